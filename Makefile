@@ -1,0 +1,69 @@
+# `make demo` and `make test` work on a fresh clone; everything else is a helper.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+PYTHON_NEW ?= $(shell command -v python3.12 || ls $$HOME/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | tail -n1)
+VENV := .venv
+VENV_NEW := .venv-django6
+PG_URL ?= postgres://postgres@127.0.0.1:5432/test
+PYTEST_ARGS ?=
+
+.PHONY: help demo test test-sqlite test-postgres test-django6 lint bench dist clean
+
+help:
+	@echo "make demo   - run the example site against the local simulator"
+	@echo "make test   - the whole suite: SQLite + PostgreSQL (Django 5.2), and Django 6 on Python 3.12"
+	@echo "make lint   - ruff"
+	@echo "make bench  - benchmarks (bench/)"
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install -q --upgrade pip
+	$(VENV)/bin/python -m pip install -q -e '.[test,dev,example,redis]' 'Django>=5.2,<6'
+	touch $@
+
+$(VENV_NEW)/.installed: setup.cfg pyproject.toml
+	@test -n "$(PYTHON_NEW)" || { echo "Python 3.12 is needed to test Django 6"; exit 1; }
+	test -x $(VENV_NEW)/bin/python || $(PYTHON_NEW) -m venv $(VENV_NEW)
+	$(VENV_NEW)/bin/python -m pip install -q --upgrade pip
+	$(VENV_NEW)/bin/python -m pip install -q -e '.[test,example,redis]' 'Django>=6,<6.2'
+	touch $@
+
+venv: $(VENV)/.installed
+
+demo: $(VENV)/.installed
+	$(VENV)/bin/python example_project/demo.py
+
+test: $(VENV)/.installed
+	@$(VENV)/bin/python -c "import django; print('Django', django.get_version())"
+	$(MAKE) --no-print-directory test-sqlite
+	$(MAKE) --no-print-directory test-postgres
+	$(MAKE) --no-print-directory test-django6
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/python example_project/manage.py makemigrations --check --dry-run
+
+test-sqlite: $(VENV)/.installed
+	$(VENV)/bin/pytest -n 2 --cov --cov-report=term $(PYTEST_ARGS)
+
+test-postgres: $(VENV)/.installed
+	@if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || $(VENV)/bin/python -c "import psycopg; psycopg.connect('$(PG_URL)').close()" 2>/dev/null; then \
+		DATABASE_URL=$(PG_URL) $(VENV)/bin/pytest -n 2 $(PYTEST_ARGS); \
+	elif [ -n "$$REQUIRE_POSTGRES" ]; then echo "PostgreSQL does not answer on 127.0.0.1:5432"; exit 1; \
+	else echo "PostgreSQL does not answer: skipping the PostgreSQL run"; fi
+
+test-django6: $(VENV_NEW)/.installed
+	@$(VENV_NEW)/bin/python -c "import django; print('Django', django.get_version())"
+	DATABASE_URL=$(PG_URL) $(VENV_NEW)/bin/pytest -n 2 -m "not browser" $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+
+bench: $(VENV)/.installed
+	$(VENV)/bin/python bench/run.py
+
+dist: $(VENV)/.installed
+	rm -rf dist && $(VENV)/bin/python -m build --outdir dist .
+
+clean:
+	rm -rf $(VENV) $(VENV_NEW) dist build *.egg-info .coverage

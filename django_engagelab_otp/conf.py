@@ -1,0 +1,73 @@
+"""The one reader of the ``ENGAGELAB_OTP`` setting.
+
+Every other module asks :data:`otp_settings` for a value; nothing else touches
+``django.conf.settings`` for this app. Values are read on every access (a dict
+lookup), so ``override_settings`` in tests takes effect at once.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from django.conf import settings as django_settings
+
+#: Documented defaults. Keys missing from ``ENGAGELAB_OTP`` take these values.
+DEFAULTS: dict[str, Any] = {
+    # Credentials. When absent from the setting they are read from the
+    # environment variables ENGAGELAB_OTP_DEV_KEY / ENGAGELAB_OTP_DEV_SECRET.
+    "DEV_KEY": None,
+    "DEV_SECRET": None,
+    "API_URL": "https://otp.api.engagelab.cc/v1/",
+    # Seconds, or a (connect, read) pair as requests accepts it.
+    "TIMEOUT": 10,
+    # Default template for send_otp() and the forms.
+    "TEMPLATE_ID": None,
+    "LANGUAGE": "default",
+    # Retries happen only where a message cannot be sent twice: failures to
+    # connect and the platform-side codes 1000/5016 (see errors.py).
+    "MAX_RETRIES": 2,
+    "RETRY_BACKOFF": 0.5,  # seconds, doubled on each retry
+    "RETRY_BACKOFF_MAX": 8.0,  # seconds
+    "RETRY_JITTER": 0.25,  # up to this many random seconds added to each wait
+    # Dotted path of the transport: the HTTP client, or an in-memory one for tests.
+    "BACKEND": "django_engagelab_otp.client.EngageLabClient",
+    # Region used to read national phone numbers typed without +country code
+    # (e.g. "GB"); None accepts only E.164 numbers.
+    "DEFAULT_REGION": None,
+    # Callback authentication (see the webhooks documentation).
+    "WEBHOOK_USERNAME": None,
+    "WEBHOOK_SECRET": None,
+    "WEBHOOK_AUTHORIZATION": None,
+    "WEBHOOK_TOLERANCE": 300,
+}
+
+ENV_FALLBACK = {
+    "DEV_KEY": "ENGAGELAB_OTP_DEV_KEY",
+    "DEV_SECRET": "ENGAGELAB_OTP_DEV_SECRET",
+}
+
+
+class OTPSettings:
+    """Attribute access to the merged settings: ``otp_settings.TIMEOUT``."""
+
+    def user_settings(self) -> dict[str, Any]:
+        value = getattr(django_settings, "ENGAGELAB_OTP", None)
+        return value if isinstance(value, dict) else {}
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in DEFAULTS:
+            raise AttributeError(f"Unknown ENGAGELAB_OTP setting: {name!r}")
+        user = self.user_settings()
+        if name in user and user[name] not in (None, ""):
+            return user[name]
+        if name in ENV_FALLBACK:
+            return os.environ.get(ENV_FALLBACK[name]) or None
+        return DEFAULTS[name]
+
+    def __repr__(self) -> str:
+        # Never show values: two of them are secrets.
+        return f"<OTPSettings keys={sorted(DEFAULTS)}>"
+
+
+otp_settings = OTPSettings()

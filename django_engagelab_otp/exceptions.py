@@ -1,0 +1,149 @@
+"""The ``EngageLabError`` hierarchy: one class per family of platform codes.
+
+Which code belongs to which class, whether it is worth retrying, which form
+field it concerns and what an end user reads are decided in one place, the
+table in :mod:`django_engagelab_otp.errors`; these classes only carry the
+values. Nothing here ever holds a credential or an OTP code.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .models import MessageLog
+
+UNAVAILABLE = _("Sending codes is temporarily unavailable. Please try again later.")
+
+
+class EngageLabError(Exception):
+    """Base class of every error this app raises.
+
+    Attributes:
+        code: the platform's error code, or ``None`` for errors raised locally
+            (configuration, transport, invalid input).
+        http_status: the HTTP status of the answer, when there was one.
+        message: the platform's (or our) text for developers and operators.
+        retryable: whether calling again later can succeed.
+        field: the form field the error concerns (``"to"``, ``"code"``) or ``None``.
+        user_message: what an end user may read (translatable, no internals).
+        operator: an operator must act (credentials, permissions, templates);
+            forms show the generic text and log the details at ERROR.
+        outcome_unknown: the request may have reached the platform and been
+            acted on (a read timeout, a garbled answer): do not resend blindly.
+        log: the ``MessageLog`` row written for the call, when there was one.
+    """
+
+    retryable: bool = False
+    field: str | None = None
+    operator: bool = False
+    default_user_message: Any = UNAVAILABLE
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        code: int | None = None,
+        http_status: int | None = None,
+        retryable: bool | None = None,
+        field: str | None = None,
+        user_message: Any = None,
+        operator: bool | None = None,
+        outcome_unknown: bool = False,
+        log: MessageLog | None = None,
+    ) -> None:
+        self.message = message or str(user_message or self.default_user_message)
+        self.code = code
+        self.http_status = http_status
+        if retryable is not None:
+            self.retryable = retryable
+        if field is not None:
+            self.field = field
+        if operator is not None:
+            self.operator = operator
+        self.user_message = user_message if user_message is not None else self.default_user_message
+        self.outcome_unknown = outcome_unknown
+        self.log = log
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        prefix = f"[{self.code}] " if self.code is not None else ""
+        return f"{prefix}{self.message}"
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(code={self.code!r}, http_status={self.http_status!r}, "
+            f"message={self.message!r}, retryable={self.retryable!r})"
+        )
+
+    def as_validation_error(self) -> ValidationError:
+        """The error as a form would show it: the user message, on ``field``."""
+        message = UNAVAILABLE if self.operator else self.user_message
+        error = ValidationError(message, code=self.error_key)
+        return ValidationError({self.field: error}) if self.field else error
+
+    @property
+    def error_key(self) -> str:
+        """A stable short name for ``ValidationError.code`` and templates."""
+        return f"engagelab_{self.code}" if self.code is not None else f"engagelab_{type(self).__name__}"
+
+
+class ConfigurationError(EngageLabError):
+    """Settings are missing or wrong; raised before any request is made."""
+
+    operator = True
+
+
+class InvalidInputError(EngageLabError, ValueError):
+    """An argument was refused before any request was made."""
+
+    default_user_message = _("Please check the value you entered.")
+
+    def __init__(self, message: str, *, field: str | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("user_message", message)
+        super().__init__(message, field=field, **kwargs)
+
+
+class TransportError(EngageLabError):
+    """The platform could not be reached, or its answer did not arrive."""
+
+    default_user_message = _("The message service could not be reached. Please try again in a moment.")
+
+
+class ServerError(EngageLabError):
+    """The platform failed (code 1000) or a proxy answered instead of it."""
+
+    default_user_message = _("The message service is having trouble. Please try again in a moment.")
+
+
+class AuthenticationError(EngageLabError):
+    """Wrong, expired or disabled credentials, or no permission (2001/2002/2004)."""
+
+    operator = True
+
+
+class RequestError(EngageLabError):
+    """The platform refused the request's form or content (3001-3003)."""
+
+
+class RateLimitError(EngageLabError):
+    """Too many messages to one recipient and template (3004)."""
+
+
+class TemplateError(EngageLabError):
+    """The template does not exist (4001)."""
+
+    operator = True
+
+
+class RecipientError(EngageLabError):
+    """The recipient cannot receive messages (5011-5013, 5017-5020)."""
+
+    field = "to"
+
+
+class DeliveryError(EngageLabError):
+    """Sending failed on the platform's side (5001, 5014-5016)."""

@@ -1,0 +1,177 @@
+"""The public functions: validate, write the history row, call the client, settle.
+
+Every send writes its ``MessageLog`` row as ``pending`` before the request and
+settles it (``accepted``, ``failed`` or ``unknown``) before returning or
+raising, so that a crash in between still leaves evidence. OTP codes are
+never stored: ``code`` parameters are redacted and ``/v1/codes`` codes are
+not written at all.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from django.db.models import F
+from django.utils import timezone
+
+from . import validation
+from .conf import otp_settings
+from .exceptions import EngageLabError, InvalidInputError
+from .models import MessageLog
+from .privacy import mask_recipient, redact_params
+from .signals import message_failed, message_sent, otp_verified
+from .transport import get_client
+
+logger = logging.getLogger("django_engagelab_otp")
+
+__all__ = ["send_otp", "send_custom_message", "send_code", "verify_otp"]
+
+
+def send_otp(
+    to: str,
+    template_id: str | None = None,
+    *,
+    language: str | None = None,
+    params: Mapping[str, Any] | None = None,
+) -> MessageLog:
+    """Have the platform generate a code and send it to ``to`` (``POST /v1/messages``).
+
+    Returns the settled ``MessageLog`` (``accepted``, with ``message_id`` and
+    ``send_channel``); raises ``EngageLabError`` (with ``.log``) otherwise.
+    """
+    to = validation.recipient(to, region=otp_settings.DEFAULT_REGION)
+    template = _template_id(template_id)
+    lang = validation.language(language or otp_settings.LANGUAGE)
+    values = validation.params(params)
+    return _send(
+        MessageLog.Kind.OTP, to, template, lang, values,
+        lambda client: client.send_message(to, template, language=lang, params=values),
+    )
+
+
+def send_custom_message(
+    to: str | Sequence[str],
+    template_id: str,
+    *,
+    params: Mapping[str, Any] | None = None,
+) -> MessageLog:
+    """Send a custom template's content to one or several recipients (``POST /v1/custom-messages``)."""
+    targets = validation.recipients(to, region=otp_settings.DEFAULT_REGION)
+    template = validation.template_id(template_id)
+    values = validation.params(params)
+    return _send(
+        MessageLog.Kind.CUSTOM, targets, template, "", values,
+        lambda client: client.send_custom_message(targets, template, params=values),
+    )
+
+
+def send_code(
+    to: str,
+    code: str,
+    template_id: str | None = None,
+    *,
+    language: str | None = None,
+    params: Mapping[str, Any] | None = None,
+) -> MessageLog:
+    """Deliver a code the caller generated (``POST /v1/codes``); the platform will not verify it."""
+    to = validation.recipient(to, region=otp_settings.DEFAULT_REGION)
+    secret = validation.code(code)
+    template = _template_id(template_id)
+    lang = validation.language(language or otp_settings.LANGUAGE)
+    values = validation.params(params)
+    return _send(
+        MessageLog.Kind.CODE, to, template, lang, values,
+        lambda client: client.send_code(to, secret, template, language=lang, params=values),
+    )
+
+
+def verify_otp(message_id: str, code: str) -> bool:
+    """Check a code typed by the user against the platform's OTP for ``message_id``.
+
+    Returns ``True`` or ``False``; raises ``EngageLabError`` when the platform
+    refuses (for example 3003: expired or already verified).
+    """
+    message_id = validation.message_id(message_id)
+    code = validation.code(code)
+    verified = get_client().verify(message_id, code).verified
+    changes: dict[str, Any] = {"verify_attempts": F("verify_attempts") + 1, "updated_at": timezone.now()}
+    if verified:
+        changes["verified_at"] = timezone.now()
+    MessageLog.objects.filter(message_id=message_id).update(**changes)
+    log = MessageLog.objects.filter(message_id=message_id).first() if otp_verified.has_listeners() else None
+    otp_verified.send(sender=MessageLog, message_id=message_id, verified=verified, log=log)
+    logger.info("EngageLab verification of %s: %s", message_id, "verified" if verified else "wrong code")
+    return verified
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _template_id(value: str | None) -> str:
+    value = value or otp_settings.TEMPLATE_ID
+    if not value:
+        raise InvalidInputError(
+            "No template id given and ENGAGELAB_OTP['TEMPLATE_ID'] is not set.", field="template_id", operator=True
+        )
+    return validation.template_id(value)
+
+
+def _send(
+    kind: str,
+    to: str | list[str],
+    template_id: str,
+    language: str,
+    params: dict[str, str],
+    call: Callable[[Any], Any],
+) -> MessageLog:
+    client = get_client()  # a configuration error is raised here, before any row
+    many = isinstance(to, list)
+    log = MessageLog.objects.create(
+        kind=kind,
+        to=to[0] if many else to,
+        recipients=to if many and len(to) > 1 else [],
+        template_id=template_id,
+        language=language,
+        params=redact_params(params),
+    )
+    try:
+        result = call(client)
+    except EngageLabError as error:
+        _settle_failed(log, error)
+        raise
+    except BaseException as error:
+        # A bug or an interrupt after the row was written: the outcome is unknown.
+        _settle(log, MessageLog.Status.UNKNOWN, error_message=f"{type(error).__name__} during the request")
+        raise
+    log.message_id = result.message_id
+    log.send_channel = result.send_channel
+    _settle(log, MessageLog.Status.ACCEPTED, "message_id", "send_channel")
+    logger.info(
+        "EngageLab %s %s to %s accepted on %s", kind, result.message_id, mask_recipient(log.to), result.send_channel
+    )
+    message_sent.send(sender=MessageLog, log=log)
+    return log
+
+
+def _settle_failed(log: MessageLog, error: EngageLabError) -> None:
+    status = MessageLog.Status.UNKNOWN if error.outcome_unknown else MessageLog.Status.FAILED
+    log.error_code = error.code
+    log.http_status = error.http_status
+    _settle(log, status, "error_code", "http_status", error_message=error.message[:2000])
+    error.log = log
+    level = logging.ERROR if error.operator or error.outcome_unknown else logging.WARNING
+    logger.log(
+        level, "EngageLab %s to %s %s: %r", log.kind, mask_recipient(log.to), status, error,
+    )
+    message_failed.send(sender=MessageLog, log=log, error=error)
+
+
+def _settle(log: MessageLog, status: str, *fields: str, error_message: str | None = None) -> None:
+    log.status = status
+    update = ["status", "updated_at", *fields]
+    if error_message is not None:
+        log.error_message = error_message
+        update.append("error_message")
+    log.save(update_fields=update)

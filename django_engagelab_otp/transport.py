@@ -1,0 +1,76 @@
+"""The client the settings select, built once per configuration.
+
+The ``BACKEND`` setting names the class (the HTTP client by default, or an
+in-memory one for tests). Instances are cached so that connections are kept
+alive between sends, and dropped when ``override_settings`` changes the
+configuration.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.utils.module_loading import import_string
+
+from .conf import otp_settings
+from .exceptions import ConfigurationError
+
+_lock = threading.Lock()
+_clients: dict[tuple[Any, ...], Any] = {}
+
+
+def client_options() -> dict[str, Any]:
+    """Constructor arguments for a client class, from the settings."""
+    key, secret = otp_settings.DEV_KEY, otp_settings.DEV_SECRET
+    if not key or not secret:
+        raise ConfigurationError(
+            "EngageLab credentials are missing: set ENGAGELAB_OTP['DEV_KEY'] and ['DEV_SECRET'] "
+            "or the ENGAGELAB_OTP_DEV_KEY / ENGAGELAB_OTP_DEV_SECRET environment variables."
+        )
+    timeout = otp_settings.TIMEOUT
+    return {
+        "dev_key": key,
+        "dev_secret": secret,
+        "api_url": otp_settings.API_URL,
+        "timeout": tuple(timeout) if isinstance(timeout, (list, tuple)) else timeout,
+        "max_retries": otp_settings.MAX_RETRIES,
+        "retry_backoff": otp_settings.RETRY_BACKOFF,
+        "retry_backoff_max": otp_settings.RETRY_BACKOFF_MAX,
+        "retry_jitter": otp_settings.RETRY_JITTER,
+    }
+
+
+def get_client() -> Any:
+    """The configured client (shared, thread-safe)."""
+    backend = otp_settings.BACKEND
+    options = client_options()
+    cache_key = (backend, *sorted((k, repr(v)) for k, v in options.items()))
+    client = _clients.get(cache_key)
+    if client is None:
+        with _lock:
+            client = _clients.get(cache_key)
+            if client is None:
+                try:
+                    cls = import_string(backend)
+                except ImportError:
+                    raise ConfigurationError(f"ENGAGELAB_OTP['BACKEND'] cannot be imported: {backend!r}") from None
+                client = _clients[cache_key] = cls(**options)
+    return client
+
+
+def reset_clients() -> None:
+    with _lock:
+        for client in _clients.values():
+            close = getattr(client, "close", None)
+            if close:
+                close()
+        _clients.clear()
+
+
+@receiver(setting_changed)
+def _settings_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting == "ENGAGELAB_OTP":
+        reset_clients()

@@ -1,0 +1,171 @@
+"""Input checks made before any request: bad input never reaches the network.
+
+Each function returns the normalized value or raises ``InvalidInputError``
+naming the field, with a message fit for a form.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+import phonenumbers
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator
+from django.utils.translation import gettext as _
+
+from .exceptions import InvalidInputError
+
+#: Template languages the platform documents.
+LANGUAGES = ("default", "zh_CN", "zh_HK", "en", "ja", "th", "es")
+
+MAX_TEMPLATE_ID = 128
+MAX_RECIPIENTS = 100
+MAX_PARAMS = 50
+MAX_PARAM_KEY = 64
+MAX_PARAM_VALUE = 1000
+MAX_MESSAGE_ID = 64
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_MESSAGE_ID = re.compile(r"^[A-Za-z0-9_.:-]+$")
+_CODE = re.compile(r"^[A-Za-z0-9]{4,10}$")
+_email = EmailValidator()
+
+
+def _text(value: Any, field: str, label: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidInputError(_("%(label)s must be text.") % {"label": label}, field=field)
+    value = value.strip()
+    if not value:
+        raise InvalidInputError(_("%(label)s is required.") % {"label": label}, field=field)
+    if _CONTROL.search(value):
+        raise InvalidInputError(_("%(label)s contains control characters.") % {"label": label}, field=field)
+    return value
+
+
+def recipient(value: Any, *, region: str | None = None) -> str:
+    """An e-mail address, or a phone number returned in E.164 (``+8618701235678``).
+
+    Numbers without ``+country`` are read in ``region`` when one is given.
+    """
+    value = _text(value, "to", _("The recipient"))
+    if len(value) > 320:
+        raise InvalidInputError(_("The recipient is too long."), field="to")
+    if "@" in value:
+        try:
+            _email(value)
+        except ValidationError:
+            raise InvalidInputError(_("Enter a valid e-mail address."), field="to") from None
+        local, _at, domain = value.rpartition("@")
+        return f"{local}@{domain.lower()}"
+    return phone_number(value, region=region)
+
+
+def phone_number(value: str, *, region: str | None = None) -> str:
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        if not value.startswith("+") and region is None:
+            message = _("Enter a phone number with its country code, like +8618701235678, or an e-mail address.")
+        else:
+            message = _("Enter a valid phone number or e-mail address.")
+        raise InvalidInputError(message, field="to")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def recipients(value: Any, *, region: str | None = None) -> str | list[str]:
+    """One recipient, or a non-empty list of them (custom messages)."""
+    if isinstance(value, str):
+        return recipient(value, region=region)
+    if not isinstance(value, Sequence) or isinstance(value, (bytes, bytearray)):
+        raise InvalidInputError(_("Recipients must be text or a list of texts."), field="to")
+    if not value:
+        raise InvalidInputError(_("At least one recipient is required."), field="to")
+    if len(value) > MAX_RECIPIENTS:
+        raise InvalidInputError(
+            _("At most %(max)d recipients can share one message.") % {"max": MAX_RECIPIENTS}, field="to"
+        )
+    seen: dict[str, None] = {}
+    for item in value:
+        seen.setdefault(recipient(item, region=region))
+    return list(seen)
+
+
+def template_id(value: Any) -> str:
+    value = _text(value, "template_id", _("The template id"))
+    if len(value) > MAX_TEMPLATE_ID:
+        raise InvalidInputError(
+            _("The template id must be at most %(max)d characters.") % {"max": MAX_TEMPLATE_ID}, field="template_id"
+        )
+    return value
+
+
+def language(value: Any) -> str:
+    if value not in LANGUAGES:
+        raise InvalidInputError(
+            _("Unknown language %(value)r; use one of: %(choices)s.")
+            % {"value": str(value)[:20], "choices": ", ".join(LANGUAGES)},
+            field="language",
+        )
+    return value
+
+
+def params(value: Any) -> dict[str, str]:
+    """A flat mapping of text to text; numbers are turned into text."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InvalidInputError(_("Template parameters must be a mapping of names to texts."), field="params")
+    if len(value) > MAX_PARAMS:
+        raise InvalidInputError(_("Too many template parameters (at most %(max)d).") % {"max": MAX_PARAMS}, field="params")
+    result: dict[str, str] = {}
+    for key, item in value.items():
+        if not isinstance(key, str) or not key.strip() or len(key) > MAX_PARAM_KEY or _CONTROL.search(key):
+            raise InvalidInputError(
+                _("Template parameter names must be non-empty texts of at most %(max)d characters.")
+                % {"max": MAX_PARAM_KEY},
+                field="params",
+            )
+        result[key] = _param_value(key, item)
+    return result
+
+
+def _param_value(key: str, value: Any) -> str:
+    if isinstance(value, bool) or value is None or not isinstance(value, (str, int, float, Decimal)):
+        raise InvalidInputError(
+            _("Template parameter %(key)r must be text or a number, not %(type)s.")
+            % {"key": key, "type": "None" if value is None else type(value).__name__},
+            field="params",
+        )
+    text = value if isinstance(value, str) else str(value)
+    if isinstance(value, float) and not value == value or text in ("inf", "-inf"):
+        raise InvalidInputError(_("Template parameter %(key)r is not a finite number.") % {"key": key}, field="params")
+    if len(text) > MAX_PARAM_VALUE or "\x00" in text:
+        raise InvalidInputError(
+            _("Template parameter %(key)r is too long or contains a NUL character.") % {"key": key}, field="params"
+        )
+    return text
+
+
+def code(value: Any) -> str:
+    """An OTP code: 4 to 10 letters or digits (the platform's limits)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not _CODE.match(value.strip()):
+        raise InvalidInputError(_("Enter the code: 4 to 10 letters or digits."), field="code")
+    return value.strip()
+
+
+def message_id(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInputError(_("A message id is required."), field="message_id")
+    value = value.strip()
+    if len(value) > MAX_MESSAGE_ID or not _MESSAGE_ID.match(value):
+        raise InvalidInputError(_("This is not a valid message id."), field="message_id")
+    return value
