@@ -18,10 +18,22 @@ class MessageLog(models.Model):
         CODE = "code", _("Own code")
 
     class Status(models.TextChoices):
+        # Set by the send itself.
         PENDING = "pending", _("Pending")
         ACCEPTED = "accepted", _("Accepted")
         FAILED = "failed", _("Failed")
         UNKNOWN = "unknown", _("Unknown")
+        # Reported later by the platform's callbacks (message_status values).
+        PLAN = "plan", _("Planned")
+        TARGET_VALID = "target_valid", _("Recipient valid")
+        TARGET_INVALID = "target_invalid", _("Recipient invalid")
+        SENT = "sent", _("Sent")
+        SENT_FAILED = "sent_failed", _("Sending failed")
+        DELIVERED = "delivered", _("Delivered")
+        DELIVERED_FAILED = "delivered_failed", _("Delivery failed")
+        VERIFIED = "verified", _("Verified")
+        VERIFIED_FAILED = "verified_failed", _("Verification failed")
+        VERIFIED_TIMEOUT = "verified_timeout", _("Verification timed out")
 
     class Channel(models.TextChoices):
         SMS = "sms", _("SMS")
@@ -40,10 +52,12 @@ class MessageLog(models.Model):
     language = models.CharField(_("language"), max_length=16, blank=True)
     params = models.JSONField(_("parameters"), default=dict, blank=True, help_text=_("Secrets are redacted."))
     send_channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices, blank=True)
-    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PENDING)
     error_code = models.IntegerField(_("error code"), null=True, blank=True)
     error_message = models.TextField(_("error message"), blank=True)
     http_status = models.PositiveSmallIntegerField(_("HTTP status"), null=True, blank=True)
+    cost = models.DecimalField(_("cost"), max_digits=14, decimal_places=6, null=True, blank=True)
+    currency = models.CharField(_("currency"), max_length=8, blank=True)
     verify_attempts = models.PositiveIntegerField(_("verification attempts"), default=0)
     verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
@@ -77,3 +91,48 @@ class MessageLog(models.Model):
     @property
     def is_settled(self) -> bool:
         return self.status != self.Status.PENDING
+
+
+class MessageEvent(models.Model):
+    """One callback row from the platform, kept once (raw and normalized).
+
+    Status rows are linked to their ``MessageLog`` when this site sent the
+    message; rows for unknown messages are kept with ``log`` empty. The other
+    row kinds (notifications, uplink replies, system events) are kept too.
+    """
+
+    class Kind(models.TextChoices):
+        MESSAGE_STATUS = "message_status", _("Message status")
+        NOTIFICATION = "notification", _("Notification")
+        UPLINK = "uplink", _("Reply (uplink)")
+        SYSTEM_EVENT = "system_event", _("System event")
+
+    log = models.ForeignKey(
+        MessageLog, verbose_name=_("message"), related_name="events",
+        on_delete=models.CASCADE, null=True, blank=True,
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.MESSAGE_STATUS)
+    message_id = models.CharField(_("message id"), max_length=64, blank=True, db_index=True)
+    #: message_status for status rows, the event name for the other kinds.
+    event = models.CharField(_("event"), max_length=40)
+    occurred_at = models.DateTimeField(_("occurred at"))
+    channel = models.CharField(_("channel"), max_length=16, blank=True)
+    error_code = models.IntegerField(_("error code"), null=True, blank=True)
+    error_message = models.TextField(_("error message"), blank=True)
+    cost = models.DecimalField(_("cost"), max_digits=14, decimal_places=6, null=True, blank=True)
+    currency = models.CharField(_("currency"), max_length=8, blank=True)
+    raw = models.JSONField(_("raw row"), default=dict)
+    received_at = models.DateTimeField(_("received"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("callback event")
+        verbose_name_plural = _("callback events")
+        ordering = ["occurred_at", "id"]
+        constraints = [
+            # Rows carry no event id: the same report can arrive twice.
+            models.UniqueConstraint(fields=["kind", "message_id", "event", "occurred_at"], name="engagelab_event_once"),
+        ]
+        indexes = [models.Index(fields=["log", "occurred_at"], name="engagelab_event_log")]
+
+    def __str__(self) -> str:
+        return f"{self.event} {self.message_id} at {self.occurred_at:%Y-%m-%d %H:%M:%S}"
