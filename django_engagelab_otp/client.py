@@ -230,7 +230,12 @@ class EngageLabClient:
                 delay = self._backoff(attempt)
                 logger.warning(
                     "EngageLab %s /%s failed with %s; retry %d of %d in %.2fs",
-                    method, path, error.code, attempt, self.max_retries, delay,
+                    method,
+                    path,
+                    error.code,
+                    attempt,
+                    self.max_retries,
+                    delay,
                 )
                 self._sleep(delay)
 
@@ -249,7 +254,10 @@ class EngageLabClient:
         except requests.RequestException as error:
             raise _transport_error(error, idempotent=idempotent) from None
         logger.debug(
-            "EngageLab %s /%s -> %s in %.0f ms", method, path, response.status_code,
+            "EngageLab %s /%s -> %s in %.0f ms",
+            method,
+            path,
+            response.status_code,
             (time.monotonic() - started) * 1000,
         )
         return _parse(response)

@@ -45,7 +45,9 @@ class MessageLog(models.Model):
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
     to = models.CharField(_("recipient"), max_length=320)
     recipients = models.JSONField(
-        _("all recipients"), default=list, blank=True,
+        _("all recipients"),
+        default=list,
+        blank=True,
         help_text=_("Every recipient when one message went to several; empty otherwise."),
     )
     template_id = models.CharField(_("template"), max_length=128)
@@ -108,8 +110,12 @@ class MessageEvent(models.Model):
         SYSTEM_EVENT = "system_event", _("System event")
 
     log = models.ForeignKey(
-        MessageLog, verbose_name=_("message"), related_name="events",
-        on_delete=models.CASCADE, null=True, blank=True,
+        MessageLog,
+        verbose_name=_("message"),
+        related_name="events",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
     )
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.MESSAGE_STATUS)
     message_id = models.CharField(_("message id"), max_length=64, blank=True, db_index=True)

@@ -46,7 +46,11 @@ def send_otp(
     lang = validation.language(language or otp_settings.LANGUAGE)
     values = validation.params(params)
     return _send(
-        MessageLog.Kind.OTP, to, template, lang, values,
+        MessageLog.Kind.OTP,
+        to,
+        template,
+        lang,
+        values,
         lambda client: client.send_message(to, template, language=lang, params=values),
     )
 
@@ -62,7 +66,11 @@ def send_custom_message(
     template = validation.template_id(template_id)
     values = validation.params(params)
     return _send(
-        MessageLog.Kind.CUSTOM, targets, template, "", values,
+        MessageLog.Kind.CUSTOM,
+        targets,
+        template,
+        "",
+        values,
         lambda client: client.send_custom_message(targets, template, params=values),
     )
 
@@ -82,7 +90,11 @@ def send_code(
     lang = validation.language(language or otp_settings.LANGUAGE)
     values = validation.params(params)
     return _send(
-        MessageLog.Kind.CODE, to, template, lang, values,
+        MessageLog.Kind.CODE,
+        to,
+        template,
+        lang,
+        values,
         lambda client: client.send_code(to, secret, template, language=lang, params=values),
     )
 
@@ -163,7 +175,12 @@ def _settle_failed(log: MessageLog, error: EngageLabError) -> None:
     error.log = log
     level = logging.ERROR if error.operator or error.outcome_unknown else logging.WARNING
     logger.log(
-        level, "EngageLab %s to %s %s: %r", log.kind, mask_recipient(log.to), status, error,
+        level,
+        "EngageLab %s to %s %s: %r",
+        log.kind,
+        mask_recipient(log.to),
+        status,
+        error,
     )
     message_failed.send(sender=MessageLog, log=log, error=error)
 

@@ -121,7 +121,9 @@ def params(value: Any) -> dict[str, str]:
     if not isinstance(value, Mapping):
         raise InvalidInputError(_("Template parameters must be a mapping of names to texts."), field="params")
     if len(value) > MAX_PARAMS:
-        raise InvalidInputError(_("Too many template parameters (at most %(max)d).") % {"max": MAX_PARAMS}, field="params")
+        raise InvalidInputError(
+            _("Too many template parameters (at most %(max)d).") % {"max": MAX_PARAMS}, field="params"
+        )
     result: dict[str, str] = {}
     for key, item in value.items():
         if not isinstance(key, str) or not key.strip() or len(key) > MAX_PARAM_KEY or _CONTROL.search(key):
