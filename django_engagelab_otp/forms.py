@@ -1,0 +1,148 @@
+"""Forms that send and verify OTPs and show platform errors as form errors.
+
+They are thin adapters over :mod:`django_engagelab_otp.services`, the way
+``AuthenticationForm`` authenticates in ``clean()``: ``is_valid()`` sends (or
+verifies), and every ``EngageLabError`` lands where the error table puts it
+(:meth:`EngageLabError.as_validation_error`), on a field or as a non-field
+error. Problems only an operator can fix show a generic text to the user; the
+details go to the log.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from . import services, validation
+from .conf import otp_settings
+from .exceptions import EngageLabError, InvalidInputError
+from .models import MessageLog
+
+logger = logging.getLogger("django_engagelab_otp.forms")
+
+__all__ = ["SendOTPForm", "VerifyOTPForm"]
+
+#: How each template language is offered to a person: in its own language.
+LANGUAGE_NAMES: dict[str, Any] = {
+    "default": _("Template default"),
+    "zh_CN": "简体中文",
+    "zh_HK": "繁體中文",
+    "en": "English",
+    "ja": "日本語",
+    "th": "ไทย",
+    "es": "Español",
+}
+
+WRONG_CODE = _("This code is not right. Check it and try again.")
+
+
+class EngageLabErrorsMixin:
+    """Adds an ``EngageLabError`` to a form where the error table says it belongs."""
+
+    def add_engagelab_error(self, error: EngageLabError) -> None:
+        if error.operator and error.log is None:
+            # Failed sends were already logged at ERROR when their row was settled;
+            # the rest (configuration, verification) are logged here. repr() holds
+            # the code and the platform's text, never a credential or an OTP code.
+            logger.error("EngageLab is unavailable to %s: %r", type(self).__name__, error)
+        # A field the form lacks (template_id, params, message_id) makes a non-field error.
+        self.add_error(None, error.as_validation_error(self.fields))  # type: ignore[attr-defined]
+
+
+def _field_error(error: InvalidInputError) -> ValidationError:
+    """An input error raised from a ``clean_<field>()`` method, which names the field itself."""
+    return error.as_validation_error(fields=())
+
+
+class SendOTPForm(EngageLabErrorsMixin, forms.Form):
+    """Ask for a recipient and send it an OTP; ``form.log`` is the ``MessageLog`` once valid.
+
+    ``template_id`` defaults to ``ENGAGELAB_OTP["TEMPLATE_ID"]``; ``params``
+    fills the template's variables.
+    """
+
+    to = forms.CharField(
+        label=_("Phone number or e-mail"),
+        max_length=320,
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True, "spellcheck": "false"}),
+        help_text=_("Phone numbers start with their country code, like +44\u00a07911\u00a0123456."),
+    )
+    language = forms.ChoiceField(
+        label=_("Message language"),
+        required=False,
+        choices=[(code, LANGUAGE_NAMES.get(code, code)) for code in validation.LANGUAGES],
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        template_id: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.template_id = template_id or otp_settings.TEMPLATE_ID
+        self.params = params
+        self.log: MessageLog | None = None
+
+    def clean_to(self) -> str:
+        try:
+            return validation.recipient(self.cleaned_data["to"], region=otp_settings.DEFAULT_REGION)
+        except InvalidInputError as error:
+            raise _field_error(error) from None
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        try:
+            self.log = services.send_otp(
+                cleaned["to"],
+                self.template_id,
+                language=cleaned.get("language") or None,
+                params=self.params,
+            )
+        except EngageLabError as error:
+            self.add_engagelab_error(error)
+        return cleaned
+
+
+class VerifyOTPForm(EngageLabErrorsMixin, forms.Form):
+    """Check the code a person typed for ``message_id``; ``form.verified`` is True once valid."""
+
+    code = forms.CharField(
+        label=_("Code"),
+        max_length=10,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "autofocus": True, "spellcheck": "false", "autocapitalize": "off"}
+        ),
+    )
+
+    def __init__(self, message_id: str, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.message_id = message_id
+        self.verified = False
+
+    def clean_code(self) -> str:
+        try:
+            return validation.code(self.cleaned_data["code"])
+        except InvalidInputError as error:
+            raise _field_error(error) from None
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        try:
+            self.verified = services.verify_otp(self.message_id, cleaned["code"])
+        except EngageLabError as error:
+            self.add_engagelab_error(error)
+            return cleaned
+        if not self.verified:
+            self.add_error("code", ValidationError(WRONG_CODE, code="wrong_code"))
+        return cleaned

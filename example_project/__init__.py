@@ -1,0 +1,1 @@
+"""A small site that sends and verifies OTPs with django-engagelab-otp."""

@@ -1,0 +1,278 @@
+#!/usr/bin/env python
+"""``make demo``: the example site against the local EngageLab simulator.
+
+Prepares the example project's SQLite database and a demo superuser, starts
+the simulator and the site as child processes with matching settings, says
+where to click, and stops both on Ctrl-C. Needs no account, secret or internet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO
+
+HERE = Path(__file__).resolve().parent
+MANAGE = HERE / "manage.py"
+HOST = "127.0.0.1"
+
+# Demo-only credentials, shared by the simulator and the site. Nothing here is a real secret.
+DEV_KEY, DEV_SECRET = "demo-key", "demo-secret"
+WEBHOOK_USERNAME, WEBHOOK_SECRET = "demo", "demo-webhook-secret"
+ADMIN_USERNAME, ADMIN_PASSWORD = "admin", "admin"
+TEMPLATE_ID = "demo-otp"
+
+STARTUP_TIMEOUT = 60  # seconds for both servers to answer
+STOP_TIMEOUT = 10  # seconds each child gets to stop before it is killed
+
+BOLD, DIM, RESET = ("\033[1m", "\033[2m", "\033[0m") if sys.stdout.isatty() else ("", "", "")
+
+
+class DemoError(Exception):
+    """A problem the person running the demo can fix; shown as one line."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    options = parse_args(argv)
+    # Ctrl-C, and a plain `kill`, stop the demo; set explicitly because a shell
+    # that starts it in the background would otherwise have it ignore Ctrl-C.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
+    with tempfile.TemporaryDirectory(prefix="engagelab-demo-cache-") as cache:
+        options.cache = cache
+        return run(options)
+
+
+def run(options: argparse.Namespace) -> int:
+    children: list[Child] = []
+    try:
+        for port in (options.simulator_port, options.port):
+            ensure_free(port)
+        env = environment(options)
+        say("Preparing the example database…")
+        prepare_database(env)
+        simulator = Child("simulator", simulator_command(options), env)
+        children.append(simulator)
+        site = Child("site", site_command(options), env)
+        children.append(site)
+        simulator.wait_until_up(f"http://{HOST}:{options.simulator_port}/_simulator/last-code?to=nobody%40example.com")
+        site.wait_until_up(f"http://{HOST}:{options.port}/")
+        print_instructions(options)
+        watch(children)
+    except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the shutdown short
+        say("\nStopping the site and the simulator…")
+        stop(children)
+        say("Stopped.")
+        return 0
+    except DemoError as error:
+        stop(children)
+        print(f"demo: {error}", file=sys.stderr, flush=True)
+        return 1
+    return 0  # pragma: no cover - watch() only ends by an exception
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Run the example site against the local EngageLab simulator.")
+    parser.add_argument("--port", type=int, default=8000, help="port of the example site (default 8000)")
+    parser.add_argument("--simulator-port", type=int, default=8025, help="port of the simulator (default 8025)")
+    parser.add_argument(
+        "--database",
+        type=Path,
+        default=HERE / "db.sqlite3",
+        help="SQLite file of the example site (default example_project/db.sqlite3)",
+    )
+    return parser.parse_args(argv)
+
+
+def environment(options: argparse.Namespace) -> dict[str, str]:
+    """The settings both children and the setup run with (they override any .env file)."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "example_project.settings",
+        "PYTHONUNBUFFERED": "1",
+        "DEBUG": "true",
+        "DATABASE_URL": f"sqlite:///{options.database.resolve()}",
+        # Shared by the site's threads and any process that receives callbacks (nonce replay check).
+        "CACHE_URL": f"filecache://{options.cache}",
+        "ENGAGELAB_OTP_DEV_KEY": DEV_KEY,
+        "ENGAGELAB_OTP_DEV_SECRET": DEV_SECRET,
+        "ENGAGELAB_OTP_API_URL": f"http://{HOST}:{options.simulator_port}/v1/",
+        "ENGAGELAB_OTP_TEMPLATE_ID": TEMPLATE_ID,
+        "ENGAGELAB_OTP_WEBHOOK_USERNAME": WEBHOOK_USERNAME,
+        "ENGAGELAB_OTP_WEBHOOK_SECRET": WEBHOOK_SECRET,
+    }
+
+
+def prepare_database(env: dict[str, str]) -> None:
+    """Migrate, then make sure admin/admin exists and works (idempotent)."""
+    run_manage(["migrate", "--noinput", "--verbosity", "0"], env)
+    create_admin = (
+        "from django.contrib.auth import get_user_model\n"
+        "User = get_user_model()\n"
+        f"user = User.objects.filter(username={ADMIN_USERNAME!r}).first() or User(username={ADMIN_USERNAME!r})\n"
+        "user.is_staff = user.is_superuser = user.is_active = True\n"
+        f"user.set_password({ADMIN_PASSWORD!r})\n"
+        "user.save()\n"
+    )
+    run_manage(["shell", "--command", create_admin], env)
+
+
+def run_manage(args: list[str], env: dict[str, str]) -> None:
+    result = subprocess.run(  # noqa: S603 - our own manage.py with fixed arguments
+        [sys.executable, str(MANAGE), *args], env=env, capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        detail = (result.stderr or result.stdout).strip().splitlines()
+        raise DemoError(f"`manage.py {args[0]}` failed: {detail[-1] if detail else result.returncode}")
+
+
+def simulator_command(options: argparse.Namespace) -> list[str]:
+    return [
+        *_manage("engagelab_simulator"),
+        "--host",
+        HOST,
+        "--port",
+        str(options.simulator_port),
+        "--dev-key",
+        DEV_KEY,
+        "--dev-secret",
+        DEV_SECRET,
+        "--callback-url",
+        f"http://{HOST}:{options.port}/engagelab/callback/",
+        "--webhook-username",
+        WEBHOOK_USERNAME,
+        "--webhook-secret",
+        WEBHOOK_SECRET,
+    ]
+
+
+def site_command(options: argparse.Namespace) -> list[str]:
+    return [*_manage("runserver"), f"{HOST}:{options.port}", "--noreload"]
+
+
+def _manage(command: str) -> list[str]:
+    return [sys.executable, str(MANAGE), command]
+
+
+def ensure_free(port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((HOST, port))
+        except OSError:
+            raise DemoError(
+                f"port {port} on {HOST} is in use; stop what listens there or choose another port "
+                "(see `python example_project/demo.py --help`)."
+            ) from None
+
+
+class Child:
+    """A server started by the demo, its output copied to this terminal with its name."""
+
+    def __init__(self, name: str, command: list[str], env: dict[str, str]) -> None:
+        self.name = name
+        # A session of its own: the terminal's Ctrl-C reaches only this script, which
+        # then stops the children in order instead of each printing its own interruption.
+        self.process = subprocess.Popen(  # noqa: S603 - our own manage.py with fixed arguments
+            command,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+            start_new_session=True,
+        )
+        self.relay = threading.Thread(target=self._relay, args=(self.process.stdout,), daemon=True)
+        self.relay.start()
+
+    def _relay(self, stream: IO[str]) -> None:
+        for line in stream:
+            sys.stdout.write(f"{DIM}[{self.name:>9}]{RESET} {line}")
+            sys.stdout.flush()
+
+    def check_running(self, when: str) -> None:
+        if self.process.poll() is not None:
+            raise DemoError(f"the {self.name} stopped {when} (exit status {self.process.returncode}).")
+
+    def wait_until_up(self, url: str) -> None:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while time.monotonic() < deadline:
+            self.check_running("while starting")
+            try:
+                with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - a fixed http://127.0.0.1 URL
+                    return
+            except urllib.error.HTTPError:
+                return  # it answered: that is all we wait for
+            except OSError:
+                time.sleep(0.2)
+        raise DemoError(f"the {self.name} did not answer on {url} within {STARTUP_TIMEOUT} s.")
+
+    def terminate(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+
+    def wait(self) -> None:
+        try:
+            self.process.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.relay.join(timeout=2)
+
+
+def print_instructions(options: argparse.Namespace) -> None:
+    site = f"http://{HOST}:{options.port}/"
+    login = f"{BOLD}{ADMIN_USERNAME}{RESET} / {BOLD}{ADMIN_PASSWORD}{RESET}"
+    say(
+        f"""
+{BOLD}The EngageLab OTP demo is running.{RESET}
+
+  1. Open {BOLD}{site}{RESET} and request a code for any phone number (e.g. +8618701235678)
+     or e-mail address. Nothing is really sent: the local simulator on port {options.simulator_port}
+     plays the EngageLab platform, and {BOLD}the code appears in this terminal{RESET}.
+  2. Type the code on the verification page.
+  3. Open {BOLD}{site}admin/{RESET} and sign in as {login} (demo only):
+     the message history shows the message move to delivered, then verified, as the
+     simulator's callbacks arrive.
+
+Press Ctrl-C to stop.
+"""
+    )
+
+
+def watch(children: list[Child]) -> None:
+    while True:
+        for child in children:
+            child.check_running("unexpectedly")
+        time.sleep(0.5)
+
+
+def stop(children: list[Child]) -> None:
+    for child in children:
+        child.terminate()
+    for child in children:
+        child.wait()
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+if __name__ == "__main__":
+    sys.exit(main())

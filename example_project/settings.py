@@ -1,0 +1,99 @@
+"""Settings of the example project, read from the environment (and ``example_project/.env`` when present).
+
+Every variable is documented in ``.env.example``. Without any, the site runs
+in DEBUG on a SQLite file next to this module and sends through the local
+simulator (``manage.py engagelab_simulator``) on 127.0.0.1:8025.
+"""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent
+
+env = environ.Env()
+if (BASE_DIR / ".env").is_file():
+    # Variables already in the environment win over the file.
+    environ.Env.read_env(BASE_DIR / ".env")
+
+DEBUG = env.bool("DEBUG", default=True)
+# A fixed key is only acceptable for local development: without DEBUG one must be given.
+SECRET_KEY = env("SECRET_KEY", default="example-project-local-only-key") if DEBUG else env("SECRET_KEY")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_engagelab_otp",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "example_project.urls"
+WSGI_APPLICATION = "example_project.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Callback nonces are remembered here: with several processes use a shared cache (redis://…).
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
+LANGUAGE_CODE = env("LANGUAGE_CODE", default="en")
+TIME_ZONE = env("TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = env("STATIC_ROOT", default=None)  # for collectstatic
+
+ENGAGELAB_OTP = {
+    "DEV_KEY": env("ENGAGELAB_OTP_DEV_KEY", default=None),
+    "DEV_SECRET": env("ENGAGELAB_OTP_DEV_SECRET", default=None),
+    "API_URL": env("ENGAGELAB_OTP_API_URL", default="http://127.0.0.1:8025/v1/"),
+    "TEMPLATE_ID": env("ENGAGELAB_OTP_TEMPLATE_ID", default="demo-otp"),
+    "LANGUAGE": env("ENGAGELAB_OTP_LANGUAGE", default="default"),
+    "TIMEOUT": env.float("ENGAGELAB_OTP_TIMEOUT", default=10.0),
+    "DEFAULT_REGION": env("ENGAGELAB_OTP_DEFAULT_REGION", default=None),
+    "WEBHOOK_USERNAME": env("ENGAGELAB_OTP_WEBHOOK_USERNAME", default=None),
+    "WEBHOOK_SECRET": env("ENGAGELAB_OTP_WEBHOOK_SECRET", default=None),
+    "WEBHOOK_AUTHORIZATION": env("ENGAGELAB_OTP_WEBHOOK_AUTHORIZATION", default=None),
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "{asctime} {levelname} {name}: {message}", "style": "{"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        "django_engagelab_otp": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    },
+}
