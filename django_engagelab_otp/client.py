@@ -12,29 +12,42 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+import weakref
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urljoin
+from urllib.parse import quote, urljoin, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError, ProtocolError
 from urllib3.util.retry import Retry
 
 from . import __version__
-from .errors import error_for
-from .exceptions import EngageLabError, InvalidInputError, RequestError, ServerError, TransportError
+from .errors import RETRYABLE_CODES, error_for, failure
+from .exceptions import EngageLabError, InvalidInputError
+from .privacy import SENSITIVE_PARAMS, scrub
 
 logger = logging.getLogger("django_engagelab_otp.client")
 
 DEFAULT_API_URL = "https://otp.api.engagelab.cc/v1/"
 USER_AGENT = f"django-engagelab-otp/{__version__}"
+#: How much of the platform's error text is kept.
+MAX_ERROR_TEXT = 500
 
 Timeout = float | tuple[float, float]
+
+# requests errors raised before anything is sent because the URL cannot be used.
+_BAD_URL = (
+    requests.exceptions.InvalidURL,
+    requests.exceptions.MissingSchema,
+    requests.exceptions.InvalidSchema,
+    requests.exceptions.URLRequired,
+)
 
 
 @dataclass(frozen=True)
@@ -43,7 +56,7 @@ class SendResult:
 
     message_id: str
     send_channel: str
-    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -54,8 +67,37 @@ class VerifyResult:
     verified: bool
 
 
+def is_valid_timeout(value: Any) -> bool:
+    """A positive number of seconds, or a (connect, read) pair of them."""
+    if isinstance(value, (list, tuple)):
+        return len(value) == 2 and all(_positive(v) for v in value)
+    return _positive(value)
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+
+
+class _HeaderAuth(requests.auth.AuthBase):
+    """Sets the precomputed Basic header, and shows nothing of it in a repr."""
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = self._value
+        return request
+
+    def __repr__(self) -> str:
+        return "<Basic auth>"
+
+
 class EngageLabClient:
-    """One client per set of credentials; safe to share between threads."""
+    """One client per set of credentials; safe to share between threads and forks.
+
+    Arguments mirror the ``ENGAGELAB_OTP`` settings. ``sleep`` and ``rand``
+    are what the retry backoff waits with and draws its jitter from (0 to 1).
+    """
 
     def __init__(
         self,
@@ -70,25 +112,35 @@ class EngageLabClient:
         retry_jitter: float = 0.25,
         user_agent: str = USER_AGENT,
         sleep: Callable[[float], None] = time.sleep,
+        rand: Callable[[], float] = random.random,
     ) -> None:
         if not dev_key or not dev_secret:
             # Raised locally, before any request: the platform would answer 2001.
-            from .exceptions import ConfigurationError
-
-            raise ConfigurationError("EngageLab credentials are missing: set DEV_KEY and DEV_SECRET.")
+            raise failure("configuration", "EngageLab credentials are missing: set DEV_KEY and DEV_SECRET.")
+        parts = urlsplit(api_url) if isinstance(api_url, str) else None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+            raise failure("configuration", f"API_URL is not an http(s) URL: {api_url!r}.")
+        if not is_valid_timeout(timeout):
+            raise failure("configuration", f"TIMEOUT must be positive seconds or a (connect, read) pair: {timeout!r}.")
+        if not isinstance(max_retries, int) or isinstance(max_retries, bool) or max_retries < 0:
+            raise failure("configuration", f"MAX_RETRIES must be a whole number, 0 or more: {max_retries!r}.")
         self.dev_key = dev_key
         self.api_url = api_url if api_url.endswith("/") else api_url + "/"
-        self.timeout = timeout
-        self.max_retries = max(0, int(max_retries))
+        self.timeout = tuple(timeout) if isinstance(timeout, list) else timeout
+        self.max_retries = max_retries
         self.retry_backoff = retry_backoff
         self.retry_backoff_max = retry_backoff_max
         self.retry_jitter = retry_jitter
         self.user_agent = user_agent
         self._sleep = sleep
+        self._random = rand
         token = base64.b64encode(f"{dev_key}:{dev_secret}".encode()).decode("ascii")
-        # Kept only as the ready header, so that no attribute named "secret" exists to be dumped.
-        self._authorization = f"Basic {token}"
+        self._auth = _HeaderAuth(f"Basic {token}")
+        # Scrubbed from the platform's error texts, should it ever echo them.
+        self._hidden = (dev_secret, token)
         self._local = threading.local()
+        self._lock = threading.Lock()
+        self._sessions: weakref.WeakSet[requests.Session] = weakref.WeakSet()
 
     def __repr__(self) -> str:
         key = self.dev_key[:3] + "…" if len(self.dev_key) > 3 else "…"
@@ -98,10 +150,18 @@ class EngageLabClient:
 
     @property
     def session(self) -> requests.Session:
-        """This thread's session (requests.Session is not thread-safe)."""
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = self._local.session = self._new_session()
+        """This thread's session (``requests.Session`` is not thread-safe).
+
+        A forked child never reuses its parent's sockets: it opens its own.
+        """
+        local = self._local
+        session = getattr(local, "session", None)
+        pid = os.getpid()
+        if session is None or local.pid != pid:
+            session = self._new_session()
+            local.session, local.pid = session, pid
+            with self._lock:
+                self._sessions.add(session)
         return session
 
     def _new_session(self) -> requests.Session:
@@ -123,24 +183,25 @@ class EngageLabClient:
             backoff_jitter=self.retry_jitter,
             raise_on_status=False,
         )
+        # One connection per thread is all a thread uses; a few spare are harmless.
         adapter = HTTPAdapter(max_retries=retry, pool_connections=1, pool_maxsize=4)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
-        session.headers.update(
-            {
-                "Authorization": self._authorization,
-                "User-Agent": self.user_agent,
-                "Accept": "application/json",
-            }
-        )
-        session.trust_env = False  # no .netrc: it would replace our Authorization header
+        session.auth = self._auth
+        session.headers.update({"User-Agent": self.user_agent, "Accept": "application/json"})
+        # The environment (proxy and CA-bundle variables) is read once here, not
+        # scanned again on every request; .netrc is never read.
+        session.trust_env = False
+        session.proxies = requests.utils.get_environ_proxies(self.api_url)
+        session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
         return session
 
     def close(self) -> None:
-        session = getattr(self._local, "session", None)
-        if session is not None:
+        """Close every thread's connections; the next call opens new ones."""
+        with self._lock:
+            sessions = list(self._sessions)
+        for session in sessions:
             session.close()
-            self._local.session = None
 
     # ------------------------------------------------------------------ endpoints
 
@@ -149,14 +210,14 @@ class EngageLabClient:
     ) -> SendResult:
         """POST /v1/messages: the platform generates the code."""
         body = {"to": to, "template": _template(template_id, language, params)}
-        return self._send("messages", body)
+        return self._send("messages", body, _secret_params(params))
 
     def send_custom_message(
         self, to: str | Sequence[str], template_id: str, *, params: Mapping[str, str] | None = None
     ) -> SendResult:
         """POST /v1/custom-messages: custom template content, one or several recipients."""
         body = {"to": to if isinstance(to, str) else list(to), "template": _template(template_id, None, params)}
-        return self._send("custom-messages", body)
+        return self._send("custom-messages", body, _secret_params(params))
 
     def send_code(
         self,
@@ -169,14 +230,15 @@ class EngageLabClient:
     ) -> SendResult:
         """POST /v1/codes: deliver a code the caller generated."""
         body = {"to": to, "code": code, "template": _template(template_id, language, params)}
-        return self._send("codes", body)
+        return self._send("codes", body, [code, *_secret_params(params)])
 
     def verify(self, message_id: str, code: str) -> VerifyResult:
         """POST /v1/verifications: check a code typed by the user."""
-        data = self._request("POST", "verifications", {"message_id": message_id, "verify_code": code})
+        body = {"message_id": message_id, "verify_code": code}
+        data = self._request("POST", "verifications", body, secrets=[code])
         verified = data.get("verified") if isinstance(data, dict) else None
         if not isinstance(verified, bool):
-            raise ServerError("verification answer without a boolean 'verified'", http_status=200, outcome_unknown=True)
+            raise failure("malformed", "verification answer without a boolean 'verified'", http_status=200)
         return VerifyResult(message_id=str(data.get("message_id") or message_id), verified=verified)
 
     def list_templates(self) -> list[dict[str, Any]]:
@@ -185,13 +247,13 @@ class EngageLabClient:
         if isinstance(data, dict):  # tolerate a wrapped list
             data = data.get("data") or data.get("rows") or []
         if not isinstance(data, list):
-            raise ServerError("template list answer is not a list", http_status=200)
+            raise failure("malformed", "template list answer is not a list", http_status=200, idempotent=True)
         return data
 
     def get_template(self, template_id: str) -> dict[str, Any]:
         """GET /v1/template-configs/{id}."""
         data = self._request("GET", f"template-configs/{_segment(template_id)}", idempotent=True)
-        return _expect_dict(data)
+        return _expect_dict(data, idempotent=True)
 
     def create_template(self, template: Mapping[str, Any]) -> dict[str, Any]:
         """POST /v1/template-configs."""
@@ -203,31 +265,30 @@ class EngageLabClient:
 
     # ------------------------------------------------------------------ plumbing
 
-    def _send(self, path: str, body: dict[str, Any]) -> SendResult:
-        data = self._request("POST", path, body)
+    def _send(self, path: str, body: dict[str, Any], secrets: Iterable[str]) -> SendResult:
+        data = self._request("POST", path, body, secrets=secrets)
         if not isinstance(data, dict) or not data.get("message_id"):
-            code = data.get("code") if isinstance(data, dict) else None
-            if isinstance(code, int) and code != 0:  # an error dressed as a success
-                raise error_for(code, str(data.get("message") or ""), http_status=200)
             # The platform said 200, so the message was probably sent: we just cannot tell its id.
-            raise ServerError("send answer without message_id", http_status=200, outcome_unknown=True)
+            raise failure("malformed", "send answer without message_id", http_status=200)
         return SendResult(
             message_id=str(data["message_id"]), send_channel=str(data.get("send_channel") or ""), raw=data
         )
 
-    def _request(self, method: str, path: str, body: Any = None, *, idempotent: bool = False) -> Any:
-        """One call, retried only for the retryable platform codes (1000, 5016)."""
+    def _request(
+        self, method: str, path: str, body: Any = None, *, idempotent: bool = False, secrets: Iterable[str] = ()
+    ) -> Any:
+        """One call; the platform's retryable codes (1000, 5016) are repeated after a backoff."""
+        hidden = (*self._hidden, *secrets)
         attempt = 0
         while True:
             try:
-                return self._request_once(method, path, body, idempotent=idempotent)
+                return self._request_once(method, path, body, idempotent=idempotent, hidden=hidden)
             except EngageLabError as error:
-                # Connect failures were already retried by urllib3; only the
-                # platform's own retryable codes are retried here.
-                if error.code is None or not error.retryable or attempt >= self.max_retries:
+                # Failures to connect were already retried by urllib3.
+                if error.code not in RETRYABLE_CODES or attempt >= self.max_retries:
                     raise
                 attempt += 1
-                delay = self._backoff(attempt)
+                delay = self.backoff(attempt)
                 logger.warning(
                     "EngageLab %s /%s failed with %s; retry %d of %d in %.2fs",
                     method,
@@ -239,28 +300,26 @@ class EngageLabClient:
                 )
                 self._sleep(delay)
 
-    def _backoff(self, attempt: int) -> float:
-        # Same shape as urllib3's backoff for connect retries: exponential, capped, with jitter.
-        base = min(self.retry_backoff_max, self.retry_backoff * (2 ** (attempt - 1)))
-        return base + random.uniform(0, self.retry_jitter)
+    def backoff(self, attempt: int) -> float:
+        """Seconds to wait before retry ``attempt`` (1, 2, …): exponential, with jitter, capped."""
+        delay = self.retry_backoff * 2 ** (attempt - 1) + self.retry_jitter * self._random()
+        return max(0.0, min(self.retry_backoff_max, delay))
 
-    def _request_once(self, method: str, path: str, body: Any, *, idempotent: bool) -> Any:
+    def _request_once(self, method: str, path: str, body: Any, *, idempotent: bool, hidden: Sequence[str]) -> Any:
         url = urljoin(self.api_url, path)
         data = None if body is None else json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
         headers = {"Content-Type": "application/json"} if data is not None else None
         started = time.monotonic()
         try:
-            response = self.session.request(method, url, data=data, headers=headers, timeout=self.timeout)
+            response = self.session.request(
+                method, url, data=data, headers=headers, timeout=self.timeout, allow_redirects=False
+            )
         except requests.RequestException as error:
-            raise _transport_error(error, idempotent=idempotent) from None
+            raise _transport_error(error, self.api_url, idempotent=idempotent) from None
         logger.debug(
-            "EngageLab %s /%s -> %s in %.0f ms",
-            method,
-            path,
-            response.status_code,
-            (time.monotonic() - started) * 1000,
+            "EngageLab %s /%s -> %s in %.0f ms", method, path, response.status_code, (time.monotonic() - started) * 1000
         )
-        return _parse(response)
+        return _parse(response, idempotent=idempotent, hidden=hidden)
 
 
 def _template(template_id: str, language: str | None, params: Mapping[str, str] | None) -> dict[str, Any]:
@@ -272,55 +331,93 @@ def _template(template_id: str, language: str | None, params: Mapping[str, str] 
     return template
 
 
+def _secret_params(params: Mapping[str, Any] | None) -> list[str]:
+    return [str(value) for key, value in (params or {}).items() if str(key).lower() in SENSITIVE_PARAMS]
+
+
 def _segment(value: str) -> str:
     if not value:
         raise InvalidInputError("A template id is required.", field="template_id")
     return quote(value, safe="")
 
 
-def _expect_dict(data: Any) -> dict[str, Any]:
+def _expect_dict(data: Any, *, idempotent: bool = False) -> dict[str, Any]:
     if not isinstance(data, dict):
-        raise ServerError("answer is not a JSON object", http_status=200)
+        raise failure("malformed", "answer is not a JSON object", http_status=200, idempotent=idempotent)
     return data
 
 
-def _parse(response: requests.Response) -> Any:
-    status = response.status_code
+def _json(content: bytes) -> Any:
     try:
-        data = json.loads(response.content) if response.content else None
+        return json.loads(content) if content else None
     except ValueError:
-        data = None
+        return None
+
+
+def _error_code(data: Any) -> int | None:
+    """The ``code`` of an error body (some proxies send it as text), or None."""
+    code = data.get("code") if isinstance(data, dict) else None
+    if isinstance(code, str) and code.strip().isdigit():
+        return int(code)
+    return code if isinstance(code, int) and not isinstance(code, bool) else None
+
+
+def _parse(response: requests.Response, *, idempotent: bool, hidden: Sequence[str]) -> Any:
+    status = response.status_code
+    data = _json(response.content)
+    code = _error_code(data)
     if 200 <= status < 300:
         if data is None:
-            # 200 means the platform acted; its answer was lost on the way.
-            raise ServerError(f"HTTP {status} with a body that is not JSON", http_status=status, outcome_unknown=True)
+            # 2xx means the platform acted; its answer was lost on the way.
+            raise failure(
+                "malformed", f"HTTP {status} with a body that is not JSON", http_status=status, idempotent=idempotent
+            )
+        if code and not data.get("message_id"):  # an error dressed as a success
+            raise error_for(code, _platform_text(data, hidden), http_status=status)
         return data
-    if isinstance(data, dict) and isinstance(data.get("code"), int) and not isinstance(data.get("code"), bool):
-        raise error_for(data["code"], str(data.get("message") or ""), http_status=status)
-    # A proxy or an outage answered (HTML 502, empty 503): not the platform's error shape.
-    if status >= 500:
-        # 503 means nothing behind the proxy took the request; 500/502/504 may
-        # come after the platform acted on it.
-        raise ServerError(
-            f"HTTP {status} without a platform error body", http_status=status, outcome_unknown=status != 503
+    if code is not None:
+        raise error_for(code, _platform_text(data, hidden), http_status=status)
+    # A proxy or an outage answered (HTML 502, empty 503), not the platform.
+    if status == 503:  # nothing behind the proxy took the request
+        raise failure("outage", "HTTP 503 without a platform error body", http_status=status)
+    if status >= 500:  # 500/502/504 may come after the platform acted
+        raise failure(
+            "proxy_error", f"HTTP {status} without a platform error body", http_status=status, idempotent=idempotent
         )
-    raise RequestError(f"HTTP {status} without a platform error body", http_status=status, operator=True)
+    where = f" (redirected to {response.headers.get('Location', '?')})" if 300 <= status < 400 else ""
+    message = f"HTTP {status} without a platform error body{where}; check API_URL"
+    raise failure("http_error", message, http_status=status)
 
 
-def _transport_error(error: requests.RequestException, *, idempotent: bool) -> TransportError:
+def _platform_text(data: dict[str, Any], hidden: Sequence[str]) -> str:
+    """The platform's error message, on one line, without anything we sent it in secret."""
+    text = " ".join(str(data.get("message") or "").split())
+    return scrub(text, hidden)[:MAX_ERROR_TEXT]
+
+
+def _transport_error(error: requests.RequestException, api_url: str, *, idempotent: bool) -> EngageLabError:
     """Map a requests failure; say whether the request may have been delivered."""
-    if isinstance(error, requests.ConnectTimeout) or _never_connected(error):
-        return TransportError(f"could not connect to the EngageLab API ({type(error).__name__})", retryable=True)
+    reason = _reason(error)
+    name = type(reason).__name__
+    if isinstance(error, _BAD_URL):
+        return failure("configuration", f"API_URL cannot be used: {api_url!r} ({name})")
+    if isinstance(error, requests.exceptions.SSLError):
+        return failure("tls", f"TLS failure with the EngageLab API at {api_url} ({name})")
+    if isinstance(error, requests.ConnectTimeout) or isinstance(reason, (NewConnectionError, ConnectTimeoutError)):
+        return failure("unreachable", f"could not connect to the EngageLab API at {api_url} ({name})")
     if isinstance(error, requests.Timeout):
-        message = "no answer from the EngageLab API within the read timeout"
-    else:
-        message = f"the connection to the EngageLab API failed mid-request ({type(error).__name__})"
+        return failure("timeout", "no answer from the EngageLab API within the read timeout", idempotent=idempotent)
     # The request left this machine: the platform may have acted on it.
-    return TransportError(message, retryable=idempotent, outcome_unknown=not idempotent)
+    return failure(
+        "disconnected", f"the connection to the EngageLab API broke mid-request ({name})", idempotent=idempotent
+    )
 
 
-def _never_connected(error: requests.RequestException) -> bool:
-    reason = error.args[0] if error.args else None
-    if isinstance(reason, MaxRetryError):
+def _reason(error: requests.RequestException) -> BaseException:
+    """The failure underneath requests' and urllib3's wrappers."""
+    reason: Any = error.args[0] if error.args and isinstance(error.args[0], BaseException) else error
+    if isinstance(reason, MaxRetryError) and reason.reason is not None:
         reason = reason.reason
-    return isinstance(reason, (NewConnectionError, ConnectTimeoutError))
+    if isinstance(reason, ProtocolError) and len(reason.args) > 1 and isinstance(reason.args[1], BaseException):
+        reason = reason.args[1]  # ("Connection aborted.", RemoteDisconnected(...))
+    return reason

@@ -40,6 +40,11 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOK_SECRET": None,
     "WEBHOOK_AUTHORIZATION": None,
     "WEBHOOK_TOLERANCE": 300,
+    # Largest callback body accepted, in bytes (a 1,000-row batch is about 600 KB).
+    "WEBHOOK_MAX_BODY": 5 * 1024 * 1024,
+    # Cache alias that remembers callback nonces; use a shared cache (Redis) when
+    # several processes receive callbacks, or a replay can reach another process.
+    "WEBHOOK_NONCE_CACHE": "default",
 }
 
 ENV_FALLBACK = {
@@ -51,8 +56,12 @@ ENV_FALLBACK = {
 class OTPSettings:
     """Attribute access to the merged settings: ``otp_settings.TIMEOUT``."""
 
+    def raw(self) -> Any:
+        """``settings.ENGAGELAB_OTP`` as given (the checks report it when it is not a dict)."""
+        return getattr(django_settings, "ENGAGELAB_OTP", None)
+
     def user_settings(self) -> dict[str, Any]:
-        value = getattr(django_settings, "ENGAGELAB_OTP", None)
+        value = self.raw()
         return value if isinstance(value, dict) else {}
 
     def __getattr__(self, name: str) -> Any:

@@ -8,6 +8,7 @@ values. Nothing here ever holds a credential or an OTP code.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
@@ -27,7 +28,10 @@ class EngageLabError(Exception):
             (configuration, transport, invalid input).
         http_status: the HTTP status of the answer, when there was one.
         message: the platform's (or our) text for developers and operators.
-        retryable: whether calling again later can succeed.
+        retryable: the same call may be made again without risk of sending a
+            second message, and may then succeed. The client already repeated
+            retryable platform codes (1000, 5016) and failures to connect
+            ``MAX_RETRIES`` times before raising.
         field: the form field the error concerns (``"to"``, ``"code"``) or ``None``.
         user_message: what an end user may read (translatable, no internals).
         operator: an operator must act (credentials, permissions, templates);
@@ -55,7 +59,8 @@ class EngageLabError(Exception):
         outcome_unknown: bool = False,
         log: MessageLog | None = None,
     ) -> None:
-        self.message = message or str(user_message or self.default_user_message)
+        # Not the (lazy) user message: text for developers must not need translations loaded.
+        self.message = message or (type(self).__doc__ or type(self).__name__).strip().splitlines()[0]
         self.code = code
         self.http_status = http_status
         if retryable is not None:
@@ -79,16 +84,36 @@ class EngageLabError(Exception):
             f"message={self.message!r}, retryable={self.retryable!r})"
         )
 
-    def as_validation_error(self) -> ValidationError:
-        """The error as a form would show it: the user message, on ``field``."""
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keyword-only arguments defeat Exception's default pickling (task queues
+        # pickle errors): rebuild from the attributes instead.
+        return (_restore, (type(self), self.message, self.__dict__.copy()))
+
+    def as_validation_error(self, fields: Collection[str] | None = None) -> ValidationError:
+        """The error as a form shows it: the user message, keyed on ``field`` when it has one.
+
+        Problems an operator must fix read as the generic "temporarily
+        unavailable" text, never on a field. With ``fields`` (a form's field
+        names), an error whose field the form lacks becomes a non-field error.
+        """
         message = UNAVAILABLE if self.operator else self.user_message
         error = ValidationError(message, code=self.error_key)
-        return ValidationError({self.field: error}) if self.field else error
+        field = None if self.operator else self.field
+        if fields is not None and field not in fields:
+            field = None
+        return ValidationError({field: error}) if field else error
 
     @property
     def error_key(self) -> str:
         """A stable short name for ``ValidationError.code`` and templates."""
         return f"engagelab_{self.code}" if self.code is not None else f"engagelab_{type(self).__name__}"
+
+
+def _restore(cls: type[EngageLabError], message: str, state: dict[str, Any]) -> EngageLabError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    error.__dict__.update(state)
+    return error
 
 
 class ConfigurationError(EngageLabError):

@@ -14,11 +14,13 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from django.db.models import F
+from django.dispatch import Signal
 from django.utils import timezone
 
 from . import validation
 from .conf import otp_settings
-from .exceptions import EngageLabError, InvalidInputError
+from .errors import failure
+from .exceptions import EngageLabError
 from .models import MessageLog
 from .privacy import mask_recipient, redact_params
 from .signals import message_failed, message_sent, otp_verified
@@ -27,6 +29,9 @@ from .transport import get_client
 logger = logging.getLogger("django_engagelab_otp")
 
 __all__ = ["send_otp", "send_custom_message", "send_code", "verify_otp"]
+
+Status = MessageLog.Status
+_CHANNEL_LENGTH = MessageLog._meta.get_field("send_channel").max_length
 
 
 def send_otp(
@@ -102,18 +107,23 @@ def send_code(
 def verify_otp(message_id: str, code: str) -> bool:
     """Check a code typed by the user against the platform's OTP for ``message_id``.
 
-    Returns ``True`` or ``False``; raises ``EngageLabError`` when the platform
-    refuses (for example 3003: expired or already verified).
+    Returns ``True`` or ``False``; raises ``EngageLabError`` when the
+    platform refuses, for example 3003: expired or already verified. Its
+    ``.log`` stays ``None`` (no send was settled) and it is not logged here:
+    the caller decides. Each answer counts as an attempt on the message's
+    row; a right code sets its ``verified_at``.
     """
     message_id = validation.message_id(message_id)
     code = validation.code(code)
-    verified = get_client().verify(message_id, code).verified
-    changes: dict[str, Any] = {"verify_attempts": F("verify_attempts") + 1, "updated_at": timezone.now()}
-    if verified:
-        changes["verified_at"] = timezone.now()
-    MessageLog.objects.filter(message_id=message_id).update(**changes)
+    try:
+        verified = get_client().verify(message_id, code).verified
+    except EngageLabError as error:
+        if error.code is not None:  # the platform answered: that was an attempt
+            _record_attempt(message_id, verified=False)
+        raise
+    _record_attempt(message_id, verified=verified)
     log = MessageLog.objects.filter(message_id=message_id).first() if otp_verified.has_listeners() else None
-    otp_verified.send(sender=MessageLog, message_id=message_id, verified=verified, log=log)
+    _notify(otp_verified, message_id=message_id, verified=verified, log=log)
     logger.info("EngageLab verification of %s: %s", message_id, "verified" if verified else "wrong code")
     return verified
 
@@ -124,10 +134,30 @@ def verify_otp(message_id: str, code: str) -> bool:
 def _template_id(value: str | None) -> str:
     value = value or otp_settings.TEMPLATE_ID
     if not value:
-        raise InvalidInputError(
-            "No template id given and ENGAGELAB_OTP['TEMPLATE_ID'] is not set.", field="template_id", operator=True
-        )
+        raise failure("configuration", "No template id given and ENGAGELAB_OTP['TEMPLATE_ID'] is not set.")
     return validation.template_id(value)
+
+
+def _record_attempt(message_id: str, *, verified: bool) -> None:
+    """Count a verification on the message's row, in one UPDATE.
+
+    The status is left to the platform's callbacks (``verified``), which
+    order a message's life.
+    """
+    now = timezone.now()
+    changes: dict[str, Any] = {"verify_attempts": F("verify_attempts") + 1, "updated_at": now}
+    if verified:
+        changes["verified_at"] = now
+    MessageLog.objects.filter(message_id=message_id).update(**changes)
+
+
+def _notify(signal: Signal, **kwargs: Any) -> None:
+    """Send ``signal`` to every receiver even if one fails (Django logs the failure).
+
+    By then the message's fate is settled; a broken receiver must not turn a
+    sent message into an exception that invites sending it again.
+    """
+    signal.send_robust(sender=MessageLog, **kwargs)
 
 
 def _send(
@@ -155,34 +185,30 @@ def _send(
         raise
     except BaseException as error:
         # A bug or an interrupt after the row was written: the outcome is unknown.
-        _settle(log, MessageLog.Status.UNKNOWN, error_message=f"{type(error).__name__} during the request")
+        _settle(log, Status.UNKNOWN, error_message=f"{type(error).__name__} during the request")
         raise
     log.message_id = result.message_id
-    log.send_channel = result.send_channel
-    _settle(log, MessageLog.Status.ACCEPTED, "message_id", "send_channel")
+    log.send_channel = result.send_channel[:_CHANNEL_LENGTH]  # a channel newer than this code must not crash
+    _settle(log, Status.ACCEPTED, "message_id", "send_channel")
     logger.info(
         "EngageLab %s %s to %s accepted on %s", kind, result.message_id, mask_recipient(log.to), result.send_channel
     )
-    message_sent.send(sender=MessageLog, log=log)
+    _notify(message_sent, log=log)
     return log
 
 
 def _settle_failed(log: MessageLog, error: EngageLabError) -> None:
-    status = MessageLog.Status.UNKNOWN if error.outcome_unknown else MessageLog.Status.FAILED
+    status = Status.UNKNOWN if error.outcome_unknown else Status.FAILED
     log.error_code = error.code
     log.http_status = error.http_status
     _settle(log, status, "error_code", "http_status", error_message=error.message[:2000])
     error.log = log
+    # Logged once, here (callers seeing .log know it was): at ERROR when an operator
+    # must act or the outcome is unknown. repr() holds the code and the platform's
+    # text, already scrubbed; never a credential or a code.
     level = logging.ERROR if error.operator or error.outcome_unknown else logging.WARNING
-    logger.log(
-        level,
-        "EngageLab %s to %s %s: %r",
-        log.kind,
-        mask_recipient(log.to),
-        status,
-        error,
-    )
-    message_failed.send(sender=MessageLog, log=log, error=error)
+    logger.log(level, "EngageLab %s to %s %s: %r", log.kind, mask_recipient(log.to), status, error)
+    _notify(message_failed, log=log, error=error)
 
 
 def _settle(log: MessageLog, status: str, *fields: str, error_message: str | None = None) -> None:

@@ -16,7 +16,7 @@ from django.dispatch import receiver
 from django.utils.module_loading import import_string
 
 from .conf import otp_settings
-from .exceptions import ConfigurationError
+from .errors import failure
 
 _lock = threading.Lock()
 _clients: dict[tuple[Any, ...], Any] = {}
@@ -26,9 +26,10 @@ def client_options() -> dict[str, Any]:
     """Constructor arguments for a client class, from the settings."""
     key, secret = otp_settings.DEV_KEY, otp_settings.DEV_SECRET
     if not key or not secret:
-        raise ConfigurationError(
+        raise failure(
+            "configuration",
             "EngageLab credentials are missing: set ENGAGELAB_OTP['DEV_KEY'] and ['DEV_SECRET'] "
-            "or the ENGAGELAB_OTP_DEV_KEY / ENGAGELAB_OTP_DEV_SECRET environment variables."
+            "or the ENGAGELAB_OTP_DEV_KEY / ENGAGELAB_OTP_DEV_SECRET environment variables.",
         )
     timeout = otp_settings.TIMEOUT
     return {
@@ -53,12 +54,16 @@ def get_client() -> Any:
         with _lock:
             client = _clients.get(cache_key)
             if client is None:
-                try:
-                    cls = import_string(backend)
-                except ImportError:
-                    raise ConfigurationError(f"ENGAGELAB_OTP['BACKEND'] cannot be imported: {backend!r}") from None
-                client = _clients[cache_key] = cls(**options)
+                client = _clients[cache_key] = backend_class(backend)(**options)
     return client
+
+
+def backend_class(path: str) -> Any:
+    """The client class a dotted path names; a ``ConfigurationError`` when it cannot be imported."""
+    try:
+        return import_string(path)
+    except ImportError:
+        raise failure("configuration", f"ENGAGELAB_OTP['BACKEND'] cannot be imported: {path!r}") from None
 
 
 def reset_clients() -> None:

@@ -6,7 +6,9 @@ naming the field, with a message fit for a form.
 
 from __future__ import annotations
 
+import math
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -14,8 +16,10 @@ from typing import Any
 import phonenumbers
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
+from django.utils.deconstruct import deconstructible
 from django.utils.translation import gettext as _
 
+from .conf import otp_settings
 from .exceptions import InvalidInputError
 
 #: Template languages the platform documents.
@@ -29,8 +33,8 @@ MAX_PARAM_VALUE = 1000
 MAX_MESSAGE_ID = 64
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-_MESSAGE_ID = re.compile(r"^[A-Za-z0-9_.:-]+$")
-_CODE = re.compile(r"^[A-Za-z0-9]{4,10}$")
+_MESSAGE_ID = re.compile(r"[A-Za-z0-9_.:-]+")
+_CODE = re.compile(r"[A-Za-z0-9]{4,10}")
 _email = EmailValidator()
 
 
@@ -89,9 +93,13 @@ def recipients(value: Any, *, region: str | None = None) -> str | list[str]:
         raise InvalidInputError(
             _("At most %(max)d recipients can share one message.") % {"max": MAX_RECIPIENTS}, field="to"
         )
-    seen: dict[str, None] = {}
-    for item in value:
-        seen.setdefault(recipient(item, region=region))
+    seen: dict[str, None] = {}  # keeps the order; duplicates (once normalized) go
+    for number, item in enumerate(value, start=1):
+        try:
+            seen.setdefault(recipient(item, region=region))
+        except InvalidInputError as error:
+            message = _("Recipient %(number)d: %(error)s") % {"number": number, "error": error.message}
+            raise InvalidInputError(message, field="to") from None
     return list(seen)
 
 
@@ -115,7 +123,11 @@ def language(value: Any) -> str:
 
 
 def params(value: Any) -> dict[str, str]:
-    """A flat mapping of text to text; numbers are turned into text."""
+    """A flat mapping of text to text; numbers are turned into text.
+
+    ``None``, booleans, lists, mappings and numbers that are not finite are
+    refused with a message naming the parameter.
+    """
     if value is None:
         return {}
     if not isinstance(value, Mapping):
@@ -128,8 +140,8 @@ def params(value: Any) -> dict[str, str]:
     for key, item in value.items():
         if not isinstance(key, str) or not key.strip() or len(key) > MAX_PARAM_KEY or _CONTROL.search(key):
             raise InvalidInputError(
-                _("Template parameter names must be non-empty texts of at most %(max)d characters.")
-                % {"max": MAX_PARAM_KEY},
+                _("Template parameter names must be non-empty texts of at most %(max)d characters, not %(key)s.")
+                % {"max": MAX_PARAM_KEY, "key": repr(key)[:MAX_PARAM_KEY]},
                 field="params",
             )
         result[key] = _param_value(key, item)
@@ -137,29 +149,47 @@ def params(value: Any) -> dict[str, str]:
 
 
 def _param_value(key: str, value: Any) -> str:
-    if isinstance(value, bool) or value is None or not isinstance(value, (str, int, float, Decimal)):
+    if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
         raise InvalidInputError(
             _("Template parameter %(key)r must be text or a number, not %(type)s.")
-            % {"key": key, "type": "None" if value is None else type(value).__name__},
+            % {"key": key, "type": type(value).__name__},
             field="params",
         )
-    text = value if isinstance(value, str) else str(value)
-    if isinstance(value, float) and not value == value or text in ("inf", "-inf"):
-        raise InvalidInputError(_("Template parameter %(key)r is not a finite number.") % {"key": key}, field="params")
+    text = value if isinstance(value, str) else _number_text(key, value)
     if len(text) > MAX_PARAM_VALUE or "\x00" in text:
-        raise InvalidInputError(
-            _("Template parameter %(key)r is too long or contains a NUL character.") % {"key": key}, field="params"
-        )
+        raise _too_long(key)
     return text
 
 
+def _number_text(key: str, value: int | float | Decimal) -> str:
+    """A number as text; refused when it is not finite, or too long to build."""
+    if isinstance(value, float) and not math.isfinite(value) or isinstance(value, Decimal) and not value.is_finite():
+        raise InvalidInputError(_("Template parameter %(key)r is not a finite number.") % {"key": key}, field="params")
+    huge_int = isinstance(value, int) and value.bit_length() > 4 * MAX_PARAM_VALUE
+    if huge_int or isinstance(value, Decimal) and abs(value.adjusted()) > MAX_PARAM_VALUE:
+        raise _too_long(key)
+    # Decimals in plain notation: Decimal("1E+2") is sent as "100".
+    return format(value, "f") if isinstance(value, Decimal) else str(value)
+
+
+def _too_long(key: str) -> InvalidInputError:
+    return InvalidInputError(
+        _("Template parameter %(key)r is too long or contains a NUL character.") % {"key": key}, field="params"
+    )
+
+
 def code(value: Any) -> str:
-    """An OTP code: 4 to 10 letters or digits (the platform's limits)."""
+    """An OTP code: 4 to 10 letters or digits (the platform's limits).
+
+    Full-width digits typed through an input method (``１２３４``) count as digits.
+    """
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
-    if not isinstance(value, str) or not _CODE.match(value.strip()):
+    if isinstance(value, str):
+        value = unicodedata.normalize("NFKC", value).strip()
+    if not isinstance(value, str) or not _CODE.fullmatch(value):
         raise InvalidInputError(_("Enter the code: 4 to 10 letters or digits."), field="code")
-    return value.strip()
+    return value
 
 
 def message_id(value: Any) -> str:
@@ -168,6 +198,36 @@ def message_id(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidInputError(_("A message id is required."), field="message_id")
     value = value.strip()
-    if len(value) > MAX_MESSAGE_ID or not _MESSAGE_ID.match(value):
+    if len(value) > MAX_MESSAGE_ID or not _MESSAGE_ID.fullmatch(value):
         raise InvalidInputError(_("This is not a valid message id."), field="message_id")
     return value
+
+
+@deconstructible
+class RecipientValidator:
+    """A Django validator for form and model fields: a phone number or an e-mail address.
+
+    ``region`` reads national numbers (``"GB"``); ``None`` means the
+    ``DEFAULT_REGION`` setting. Use :func:`recipient` to get the normalized
+    value (E.164) that the services send.
+    """
+
+    code = "invalid"
+
+    def __init__(self, region: str | None = None) -> None:
+        self.region = region
+
+    def __call__(self, value: Any) -> None:
+        try:
+            recipient(value, region=self.region or otp_settings.DEFAULT_REGION)
+        except InvalidInputError as error:
+            raise ValidationError(error.message, code=self.code) from None
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RecipientValidator) and other.region == self.region
+
+    def __hash__(self) -> int:
+        return hash((type(self), self.region))
+
+
+validate_recipient = RecipientValidator()

@@ -1,0 +1,244 @@
+"""Input checks made before any request."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.test import override_settings
+
+from django_engagelab_otp import validation
+from django_engagelab_otp.exceptions import InvalidInputError
+from django_engagelab_otp.validation import RecipientValidator, validate_recipient
+
+TO = "+8618701235678"
+
+
+def refused(call, *args, **kwargs) -> InvalidInputError:
+    with pytest.raises(InvalidInputError) as info:
+        call(*args, **kwargs)
+    return info.value
+
+
+# ---------------------------------------------------------------- recipients
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (TO, TO),
+        ("+86 187 0123 5678", TO),
+        ("  +86-187-0123-5678 ", TO),
+        ("+44 7911 123456", "+447911123456"),
+        ("+1 (202) 555-0143", "+12025550143"),
+        ("bob@example.com", "bob@example.com"),
+        ("Bob.Smith@EXAMPLE.com", "Bob.Smith@example.com"),
+    ],
+)
+def test_recipient(value, expected):
+    assert validation.recipient(value) == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "   ",
+        "12345",
+        "+1",
+        "+86 187",
+        "+999 1234567",
+        "phone",
+        "bob@",
+        "@example.com",
+        "bob@@example.com",
+        "a@b",
+        "+86187012356789999",
+        "+86187\n01235678",
+        "bob\x00@example.com",
+        None,
+        8618701235678,
+        ["+86"],
+        "x" * 321 + "@example.com",
+    ],
+)
+def test_recipient_refused(value):
+    error = refused(validation.recipient, value)
+    assert error.field == "to" and error.message
+
+
+def test_national_numbers_need_a_region():
+    error = refused(validation.recipient, "187 0123 5678")
+    assert "country code" in error.message
+    assert validation.recipient("187 0123 5678", region="CN") == TO
+    assert validation.recipient("07911 123456", region="GB") == "+447911123456"
+    assert "country code" not in refused(validation.recipient, "123", region="GB").message
+
+
+def test_recipients_list_is_normalized_and_deduplicated():
+    assert validation.recipients([TO, "+86 187 0123 5678", "bob@example.com", "bob@EXAMPLE.com"]) == [
+        TO,
+        "bob@example.com",
+    ]
+    assert validation.recipients((TO,)) == [TO]
+    assert validation.recipients(TO) == TO
+
+
+@pytest.mark.parametrize("value", [[], set(), {TO}, b"+86", 12, None, {"to": TO}])
+def test_recipients_refused(value):
+    assert refused(validation.recipients, value).field == "to"
+
+
+def test_recipients_name_the_bad_one():
+    error = refused(validation.recipients, [TO, "bob@example.com", "nope"])
+    assert error.message.startswith("Recipient 3: ")
+
+
+def test_recipients_have_a_maximum():
+    many = [f"user{n}@example.com" for n in range(validation.MAX_RECIPIENTS)]
+    assert len(validation.recipients(many)) == validation.MAX_RECIPIENTS
+    assert "100" in refused(validation.recipients, [*many, "one@example.com"]).message
+
+
+# ---------------------------------------------------------------- template, language
+
+
+def test_template_id():
+    assert validation.template_id("  login-otp ") == "login-otp"
+    assert validation.template_id("x" * 128) == "x" * 128
+    for value in ("", "  ", "x" * 129, None, 5, "a\nb"):
+        assert refused(validation.template_id, value).field == "template_id"
+
+
+@pytest.mark.parametrize("value", ["default", "zh_CN", "zh_HK", "en", "ja", "th", "es"])
+def test_documented_languages(value):
+    assert validation.language(value) == value
+
+
+@pytest.mark.parametrize("value", ["fr", "EN", "", None, "zh-CN", ["en"]])
+def test_other_languages_refused(value):
+    error = refused(validation.language, value)
+    assert error.field == "language" and "zh_CN" in error.message
+
+
+# ---------------------------------------------------------------- params
+
+
+def test_params_flat_text():
+    assert validation.params(None) == {}
+    assert validation.params({}) == {}
+    assert validation.params(
+        {"name": "Bob", "n": 3, "price": 9.5, "total": Decimal("12.50"), "big": Decimal("1E+2")}
+    ) == {
+        "name": "Bob",
+        "n": "3",
+        "price": "9.5",
+        "total": "12.50",
+        "big": "100",
+    }
+    assert validation.params({"note": "line one\nline two"}) == {"note": "line one\nline two"}
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ({"name": None}, ["'name'", "NoneType"]),
+        ({"ok": True}, ["'ok'", "bool"]),
+        ({"items": ["a"]}, ["'items'", "list"]),
+        ({"nested": {"a": "b"}}, ["'nested'", "dict"]),
+        ({"when": object()}, ["'when'", "object"]),
+        ({"ratio": float("nan")}, ["'ratio'", "finite"]),
+        ({"ratio": float("inf")}, ["'ratio'", "finite"]),
+        ({"ratio": Decimal("NaN")}, ["'ratio'", "finite"]),
+        ({"ratio": Decimal("sNaN")}, ["'ratio'", "finite"]),
+        ({"ratio": Decimal("-Infinity")}, ["'ratio'", "finite"]),
+        ({"huge": 10**5000}, ["'huge'", "too long"]),
+        ({"huge": Decimal("1E+999999999")}, ["'huge'", "too long"]),
+        ({"long": "x" * 1001}, ["'long'", "too long"]),
+        ({"nul": "a\x00b"}, ["'nul'", "NUL"]),
+        ({"": "x"}, ["names"]),
+        ({3: "x"}, ["names", "3"]),
+        ({"a\nb": "x"}, ["names"]),
+        ({"k" * 65: "x"}, ["names"]),
+        (["name"], ["mapping"]),
+        ("name=Bob", ["mapping"]),
+        ({f"k{n}": "v" for n in range(51)}, ["50"]),
+    ],
+)
+def test_params_refused_with_a_message_naming_the_key(value, words):
+    error = refused(validation.params, value)
+    assert error.field == "params"
+    for word in words:
+        assert word in error.message
+
+
+# ---------------------------------------------------------------- codes and message ids
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("123456", "123456"),
+        (" 0042 ", "0042"),
+        ("Ab3xYz9", "Ab3xYz9"),
+        (123456, "123456"),
+        ("1234567890", "1234567890"),
+        ("１２３４５６", "123456"),
+    ],
+)
+def test_code(value, expected):
+    assert validation.code(value) == expected
+
+
+@pytest.mark.parametrize("value", ["", "123", "12345678901", "12 34", "12-34", "١٢٣٤٥٦", None, True, 12.5])
+def test_code_refused(value):
+    assert refused(validation.code, value).field == "code"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("1725407449772531712", "1725407449772531712"), (" m-1_a.b:c ", "m-1_a.b:c"), (17, "17")]
+)
+def test_message_id(value, expected):
+    assert validation.message_id(value) == expected
+
+
+@pytest.mark.parametrize("value", ["", "  ", None, False, "a b", "x" * 65, "../etc", "i\nd"])
+def test_message_id_refused(value):
+    assert refused(validation.message_id, value).field == "message_id"
+
+
+# ---------------------------------------------------------------- the Django validator
+
+
+class ContactForm(forms.Form):
+    to = forms.CharField(validators=[validate_recipient])
+
+
+def test_validator_in_a_form():
+    assert ContactForm({"to": "+86 187 0123 5678"}).is_valid()
+    form = ContactForm({"to": "12345"})
+    assert not form.is_valid()
+    assert form.errors["to"] == [
+        "Enter a phone number with its country code, like +8618701235678, or an e-mail address."
+    ]
+    assert form.errors.as_data()["to"][0].code == "invalid"
+
+
+def test_validator_reads_the_default_region_when_called():
+    with pytest.raises(ValidationError):
+        validate_recipient("187 0123 5678")
+    with override_settings(ENGAGELAB_OTP={**settings.ENGAGELAB_OTP, "DEFAULT_REGION": "CN"}):
+        validate_recipient("187 0123 5678")
+    RecipientValidator(region="GB")("07911 123456")
+
+
+def test_validator_is_deconstructible_and_comparable():
+    path, args, kwargs = RecipientValidator(region="GB").deconstruct()
+    assert path == "django_engagelab_otp.validation.RecipientValidator"
+    assert kwargs == {"region": "GB"}
+    assert RecipientValidator("GB") == RecipientValidator(region="GB") != RecipientValidator()
+    assert RecipientValidator() != "validator"
+    assert len({RecipientValidator("GB"), RecipientValidator(region="GB")}) == 1
