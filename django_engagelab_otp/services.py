@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from typing import Any
 
+from django.db import IntegrityError, router, transaction
 from django.db.models import F
 from django.dispatch import Signal
 from django.utils import timezone
@@ -189,12 +191,38 @@ def _send(
         raise
     log.message_id = result.message_id
     log.send_channel = result.send_channel[:_CHANNEL_LENGTH]  # a channel newer than this code must not crash
-    _settle(log, Status.ACCEPTED, "message_id", "send_channel")
+    _settle_accepted(log)
     logger.info(
         "EngageLab %s %s to %s accepted on %s", kind, result.message_id, mask_recipient(log.to), result.send_channel
     )
     _notify(message_sent, log=log)
     return log
+
+
+def _settle_accepted(log: MessageLog) -> None:
+    """Record the platform's id; a duplicate id must not leave the row pending.
+
+    The platform's ids are unique, but a restarted simulator or a platform bug
+    can repeat one. The message was accepted all the same, so the row is
+    settled without the id and says why.
+    """
+    connection = transaction.get_connection(router.db_for_write(MessageLog))
+    # In autocommit mode a failed UPDATE harms nothing; inside the caller's
+    # transaction only a savepoint keeps that transaction usable.
+    guard = transaction.atomic(using=connection.alias) if connection.in_atomic_block else nullcontext()
+    try:
+        with guard:
+            _settle(log, Status.ACCEPTED, "message_id", "send_channel")
+    except IntegrityError:
+        duplicate, log.message_id = log.message_id, None
+        logger.error("EngageLab answered with message id %s, which another history row already holds", duplicate)
+        _settle(
+            log,
+            Status.ACCEPTED,
+            "message_id",
+            "send_channel",
+            error_message=f"accepted, but the platform's message id {duplicate} is already held by another row",
+        )
 
 
 def _settle_failed(log: MessageLog, error: EngageLabError) -> None:

@@ -92,6 +92,23 @@ def test_send_otp_writes_pending_then_accepted(api, received):
     assert received == [("sent", {"sender": MessageLog, "log": log})]
 
 
+@pytest.mark.parametrize("in_transaction", [False, True])
+def test_a_repeated_message_id_still_settles_the_row(api, in_transaction):
+    from django.db import transaction
+
+    api.add("POST", API + "messages", json={"message_id": "dup", "send_channel": "sms"})
+    first = send_otp(TO)
+    if in_transaction:
+        with transaction.atomic():
+            second = send_otp(TO)
+            assert MessageLog.objects.count() == 2  # the caller's transaction is still usable
+    else:
+        second = send_otp(TO)
+    stored = MessageLog.objects.get(pk=second.pk)
+    assert (first.message_id, stored.status, stored.message_id) == ("dup", "accepted", None)
+    assert "dup" in stored.error_message
+
+
 def test_send_custom_message_to_several(api):
     accepted(api, "custom-messages")
     log = send_custom_message([TO, "Bob@Example.COM", "+86 187 0123 5678"], "order-shipped", params={"order": 123})
