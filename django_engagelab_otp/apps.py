@@ -10,3 +10,4 @@ class EngageLabOTPConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks, transport  # noqa: F401  (registers checks and the settings listener)
+        from .webhooks import checks as webhook_checks  # noqa: F401

@@ -1,0 +1,259 @@
+"""Applying a batch of callback events to the history.
+
+One transaction and a fixed set of statements, however many rows the batch
+has: the message logs of the batch are read (and locked) at once, their known
+status rows at once, the new rows are inserted at once (duplicates ignored by
+the ``(kind, message_id, event, occurred_at)`` constraint) and the changed
+logs updated at once. Each message's status is replayed from all its status
+rows (:func:`django_engagelab_otp.lifecycle.replay`), so that duplicates and
+rows arriving out of order give the same result as an orderly stream.
+
+Signals are sent after the transaction commits, never for a batch that was
+rolled back.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from functools import partial
+from typing import Any
+
+from django.db import router, transaction
+from django.db.models import OuterRef, Subquery
+from django.dispatch import Signal
+from django.utils import timezone
+
+from .. import signals
+from ..lifecycle import FAILURE_STATUSES, REACHED_STATUSES, Outcome, chronological, replay
+from ..models import MessageEvent, MessageLog
+from ..privacy import mask_recipient
+from .bulk import insert_ignoring_duplicates, update_many
+from .events import CallbackEvent, MessageStatusEvent, NotificationEvent, SystemEvent, UplinkEvent
+from .parsing import RowError, parse_row
+
+logger = logging.getLogger("django_engagelab_otp.webhooks")
+
+#: The MessageLog columns a callback may change.
+LOG_FIELDS = ["status", "send_channel", "cost", "currency", "error_code", "error_message", "verified_at", "updated_at"]
+
+_CHANNELS = frozenset(MessageLog.Channel.values)
+_COST_LIMIT = Decimal(10) ** 8
+# Notifications an operator has to act on.
+_ALERTS = frozenset({"insufficient_balance", "insufficient_verification_rate"})
+
+
+@dataclass
+class Summary:
+    """What a batch did."""
+
+    events: int = 0
+    #: Status rows about messages this site has no log for (kept, unlinked).
+    unknown_messages: int = 0
+    #: Message logs whose status changed.
+    status_changes: int = 0
+
+
+def apply(events: Iterable[CallbackEvent]) -> Summary:
+    """Store a batch of events, move the messages they concern, then (after commit) send the signals."""
+    unique: dict[tuple, CallbackEvent] = {}
+    for event in events:
+        unique.setdefault(event.key, event)
+    batch = list(unique.values())
+    statuses = [event for event in batch if isinstance(event, MessageStatusEvent)]
+    others = [event for event in batch if not isinstance(event, MessageStatusEvent)]
+    outbox: list[tuple[Signal, dict[str, Any]]] = []
+    summary = Summary(events=len(batch))
+    database = router.db_for_write(MessageEvent)
+    with transaction.atomic(using=database):
+        logs = _lock_logs({event.message_id for event in batch if event.message_id})
+        moving = {event.message_id for event in statuses if event.message_id in logs}
+        history, orphans = _history(moving)
+        known_others = _known_keys(others)
+        changed = _advance(logs, statuses, history, outbox, timezone.now())
+        stored_keys = {event.key for events in history.values() for event in events}
+        records = [
+            MessageEvent(log=logs.get(event.message_id), **event.record_fields())
+            for event in batch
+            if event.key not in stored_keys  # the constraint ignores the other duplicates
+        ]
+        insert_ignoring_duplicates(records, using=database)
+        update_many(changed, LOG_FIELDS, using=database)
+        if orphans:
+            _link(orphans)
+        for event in others:
+            if event.key not in known_others:
+                outbox.append(_announce(event, logs))
+        transaction.on_commit(partial(_dispatch, outbox), using=database)
+    summary.unknown_messages = sum(1 for event in statuses if event.message_id not in logs)
+    summary.status_changes = sum(1 for signal, _ in outbox if signal is signals.message_status_changed)
+    return summary
+
+
+# --------------------------------------------------------------------- reading
+
+
+def _lock_logs(message_ids: set[str]) -> dict[str, MessageLog]:
+    if not message_ids:
+        return {}
+    # Locked in primary-key order, so that two batches touching the same
+    # messages wait for each other instead of deadlocking or overwriting.
+    rows = MessageLog.objects.select_for_update().filter(message_id__in=message_ids).order_by("pk")
+    return {log.message_id: log for log in rows}
+
+
+def _history(message_ids: set[str]) -> tuple[dict[str, list[MessageStatusEvent]], set[str]]:
+    """The status rows already stored for these messages, and those not yet linked to their log."""
+    history: dict[str, list[MessageStatusEvent]] = defaultdict(list)
+    orphans: set[str] = set()
+    if not message_ids:
+        return history, orphans
+    rows = MessageEvent.objects.filter(kind=MessageEvent.Kind.MESSAGE_STATUS, message_id__in=message_ids)
+    for log_id, raw in rows.values_list("log_id", "raw"):
+        try:
+            event = parse_row(raw, stored=True)
+        except RowError:
+            continue  # not written by this code: it cannot take part in the replay
+        if isinstance(event, MessageStatusEvent) and event.message_id in message_ids:
+            history[event.message_id].append(event)
+            if log_id is None:
+                orphans.add(event.message_id)
+    return history, orphans
+
+
+def _known_keys(events: Sequence[CallbackEvent]) -> set[tuple]:
+    """Which of these (non-status) events are already stored, so their signal is not sent twice."""
+    if not events:
+        return set()
+    rows = MessageEvent.objects.filter(
+        kind__in={event.kind for event in events}, occurred_at__in={event.occurred_at for event in events}
+    ).values_list("kind", "message_id", "event", "occurred_at")
+    return set(rows)
+
+
+# --------------------------------------------------------------------- moving
+
+
+def _advance(
+    logs: dict[str, MessageLog],
+    statuses: Sequence[MessageStatusEvent],
+    history: dict[str, list[MessageStatusEvent]],
+    outbox: list[tuple[Signal, dict[str, Any]]],
+    now: datetime,
+) -> list[MessageLog]:
+    arrived: dict[str, list[MessageStatusEvent]] = defaultdict(list)
+    for event in statuses:
+        if event.message_id in logs:
+            arrived[event.message_id].append(event)
+    changed = []
+    for message_id, events in arrived.items():
+        stored = {event.key for event in history.get(message_id, ())}
+        fresh = [event for event in events if event.key not in stored]
+        if not fresh:
+            continue  # only duplicates: nothing new happened
+        log = logs[message_id]
+        previous = log.status
+        every = [*history.get(message_id, ()), *fresh]
+        if _settle(log, replay(every), every, now):
+            changed.append(log)
+        if log.status != previous:
+            cause = _cause(log, fresh)
+            outbox.append(
+                (
+                    signals.message_status_changed,
+                    {"sender": MessageLog, "log": log, "event": cause, "previous_status": previous},
+                )
+            )
+    return changed
+
+
+def _settle(log: MessageLog, outcome: Outcome, events: list[MessageStatusEvent], now: datetime) -> bool:
+    """Write the outcome into ``log``; whether anything changed."""
+    before = [getattr(log, name) for name in LOG_FIELDS]
+    event: MessageStatusEvent | None = outcome.event
+    # A message that reached its recipient stays there, whatever history says.
+    if event is not None and not (log.status in REACHED_STATUSES and outcome.status not in REACHED_STATUSES):
+        if outcome.status in FAILURE_STATUSES:
+            log.error_code, log.error_message = event.error_code, event.error_message
+        elif log.status in FAILURE_STATUSES:
+            log.error_code, log.error_message = None, ""  # the platform fell back: that failure is over
+        log.status = outcome.status
+        if outcome.channel in _CHANNELS:
+            log.send_channel = outcome.channel
+        if outcome.status == MessageLog.Status.VERIFIED and log.verified_at is None:
+            log.verified_at = event.occurred_at
+    _bill(log, events)
+    if [getattr(log, name) for name in LOG_FIELDS] == before:
+        return False
+    log.updated_at = now
+    return True
+
+
+def _bill(log: MessageLog, events: list[MessageStatusEvent]) -> None:
+    """The message's cost: the sum of its billed steps (a fallback is billed on each channel)."""
+    billed = [event for event in chronological(events) if event.cost is not None]
+    if not billed:
+        return
+    currency = next((event.currency for event in billed if event.currency), "")
+    total = sum((event.cost for event in billed if event.currency in ("", currency)), Decimal(0))
+    if any(event.currency not in ("", currency) for event in billed):
+        logger.warning("Callback billing for %s mixes currencies; only %s is summed", log.message_id, currency)
+    if abs(total) >= _COST_LIMIT:
+        logger.warning("Callback billing for %s is out of range; cost not recorded", log.message_id)
+        return
+    log.cost, log.currency = total, currency
+
+
+def _cause(log: MessageLog, fresh: list[MessageStatusEvent]) -> MessageStatusEvent:
+    """The row of this batch that explains the log's new status."""
+    for event in reversed(chronological(fresh)):
+        if event.status == log.status:
+            return event
+    return chronological(fresh)[-1]
+
+
+def _link(message_ids: set[str]) -> None:
+    """Attach rows stored before their log was known (a callback that overtook the send's answer)."""
+    own_log = MessageLog.objects.filter(message_id=OuterRef("message_id")).values("pk")[:1]
+    MessageEvent.objects.filter(log__isnull=True, message_id__in=message_ids).update(log=Subquery(own_log))
+
+
+# --------------------------------------------------------------------- telling
+
+
+def _announce(event: CallbackEvent, logs: dict[str, MessageLog]) -> tuple[Signal, dict[str, Any]]:
+    """Which signal tells the application about a non-status event, with what."""
+    if isinstance(event, NotificationEvent):
+        return signals.notification_received, {"sender": MessageEvent, "event": event}
+    if isinstance(event, UplinkEvent):
+        return signals.uplink_received, {"sender": MessageEvent, "event": event, "log": logs.get(event.message_id)}
+    return signals.system_event_received, {"sender": MessageEvent, "event": event}
+
+
+def _describe(event: CallbackEvent) -> None:
+    """Log a stored non-status event (a reply's number masked, its text left out)."""
+    if isinstance(event, NotificationEvent):
+        level = logging.WARNING if event.event in _ALERTS else logging.INFO
+        logger.log(level, "EngageLab notification: %s", event.event)
+    elif isinstance(event, UplinkEvent):
+        sender, message = mask_recipient(event.sender), event.message_id or "-"
+        logger.info("EngageLab reply (%s) from %s to message %s", event.event, sender, message)
+    elif isinstance(event, SystemEvent):
+        logger.info("EngageLab system event: %s", event.event)
+
+
+def _dispatch(outbox: list[tuple[Signal, dict[str, Any]]]) -> None:
+    """Once committed: log and send the batch's signals; a failing receiver does not stop the others."""
+    for signal, kwargs in outbox:
+        _describe(kwargs["event"])
+        for receiver, result in signal.send_robust(**kwargs):
+            if isinstance(result, Exception):
+                logger.error(
+                    "A receiver of a callback signal failed: %s raised %r",
+                    getattr(receiver, "__qualname__", receiver),
+                    result,
+                )

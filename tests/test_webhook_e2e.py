@@ -1,0 +1,82 @@
+"""End to end over real HTTP: send_otp → simulator → its signed callbacks → this site's view → history."""
+
+from __future__ import annotations
+
+import pytest
+from engagelab_otp import WebhookVerifier
+
+from django_engagelab_otp import send_otp
+from django_engagelab_otp.models import MessageEvent, MessageLog
+from django_engagelab_otp.simulator.magic import by_name
+
+from .simulator_support import PHONE, wait_for
+from .webhook_support import SECRET, URL, USERNAME, redis_cache
+
+pytestmark = [pytest.mark.urls("tests.webhook_support"), pytest.mark.django_db(transaction=True)]
+
+BEARER = "Bearer e2e-callback-token"
+
+
+@pytest.fixture
+def signed_site(settings):
+    """This site's callback settings: signature, Authorization, nonces in Redis."""
+    with redis_cache() as nonces:
+        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}, "nonces": nonces}
+        yield settings
+
+
+def _configure(settings, **values):
+    settings.ENGAGELAB_OTP = {
+        **settings.ENGAGELAB_OTP,
+        "WEBHOOK_USERNAME": USERNAME,
+        "WEBHOOK_SECRET": SECRET,
+        "WEBHOOK_AUTHORIZATION": BEARER,
+        "WEBHOOK_NONCE_CACHE": "nonces",
+        **values,
+    }
+
+
+def _simulator(make_engagelab_simulator, live_server, **options):
+    options = {"webhook_username": USERNAME, "webhook_secret": SECRET, "webhook_authorization": BEARER, **options}
+    return make_engagelab_simulator(callback_url=live_server.url + URL, **options)
+
+
+def test_a_message_goes_from_send_otp_to_delivered(live_server, signed_site, make_engagelab_simulator):
+    sim = _simulator(make_engagelab_simulator, live_server)
+    _configure(signed_site)
+    log = send_otp(PHONE)
+    assert log.status == "accepted"
+    wait_for(lambda: MessageLog.objects.get(pk=log.pk).status == "delivered")
+    log.refresh_from_db()
+    assert (log.send_channel, log.currency) == ("sms", "USD") and log.cost > 0
+    assert list(log.events.order_by("occurred_at", "id").values_list("event", flat=True)) == [
+        "plan",
+        "sent",
+        "delivered",
+    ]
+    assert sim.callbacks.wait_idle()
+    assert sim.callbacks.deliveries and all(delivery.ok for delivery in sim.callbacks.deliveries)
+    # Every callback the view accepted also satisfies the vendor SDK's verifier.
+    verifier = WebhookVerifier(USERNAME, SECRET)
+    assert all(verifier.verify(delivery.headers["X-CALLBACK-ID"]) for delivery in sim.callbacks.deliveries)
+
+
+def test_whatsapp_fallback_ends_delivered_by_sms(live_server, signed_site, make_engagelab_simulator):
+    _simulator(make_engagelab_simulator, live_server)
+    _configure(signed_site)
+    log = send_otp(by_name("lifecycle-whatsapp-fallback").phone)
+    assert log.send_channel == "whatsapp"
+    wait_for(lambda: MessageLog.objects.get(pk=log.pk).status == "delivered")
+    log.refresh_from_db()
+    assert log.send_channel == "sms"
+
+
+def test_callbacks_signed_with_another_secret_change_nothing(live_server, signed_site, make_engagelab_simulator):
+    sim = _simulator(make_engagelab_simulator, live_server, webhook_secret="not-the-secret", callback_attempts=1)
+    _configure(signed_site)
+    log = send_otp(PHONE)
+    wait_for(lambda: sum(len(delivery.rows) for delivery in sim.callbacks.deliveries) >= 3)
+    assert sim.callbacks.wait_idle()
+    assert {delivery.status for delivery in sim.callbacks.deliveries} == {401}
+    assert MessageLog.objects.get(pk=log.pk).status == "accepted"
+    assert not MessageEvent.objects.exists()
