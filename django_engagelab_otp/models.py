@@ -70,14 +70,37 @@ class MessageLog(models.Model):
         verbose_name_plural = _("message history")
         ordering = ["-created_at", "-id"]
         indexes = [
-            # The admin list is newest first, optionally narrowed by one filter
-            # or a recipient: each index serves "WHERE x = ? ORDER BY created_at DESC".
+            # The admin list is newest first, optionally narrowed by one filter:
+            # each index serves "WHERE x = ? ORDER BY created_at DESC, id DESC
+            # LIMIT n" without sorting (read backwards for oldest first), and the
+            # date drill-down's probes. template_id's also lists the templates.
             models.Index(fields=["-created_at", "-id"], name="engagelab_log_created"),
-            models.Index(fields=["status", "-created_at"], name="engagelab_log_status"),
-            models.Index(fields=["send_channel", "-created_at"], name="engagelab_log_channel"),
-            models.Index(fields=["kind", "-created_at"], name="engagelab_log_kind"),
-            models.Index(fields=["template_id", "-created_at"], name="engagelab_log_template"),
-            models.Index(fields=["to", "-created_at"], name="engagelab_log_to"),
+            models.Index(fields=["status", "-created_at", "-id"], name="engagelab_log_status_time"),
+            models.Index(fields=["send_channel", "-created_at", "-id"], name="engagelab_log_channel_time"),
+            models.Index(fields=["kind", "-created_at", "-id"], name="engagelab_log_kind_time"),
+            models.Index(fields=["template_id", "-created_at", "-id"], name="engagelab_log_template_time"),
+            # Recipient search, exact or by prefix (LIKE '+86187%'): the pattern
+            # operator class makes LIKE use the index whatever the collation.
+            models.Index(fields=["to"], opclasses=["varchar_pattern_ops"], name="engagelab_log_to_prefix"),
+            # Messages without a final status are few: "final status: no" and
+            # "lost messages" read only them. The condition must stay the one
+            # admin/filters.py builds from lifecycle.FINAL_STATUSES (sorted).
+            models.Index(
+                fields=["-created_at", "-id"],
+                condition=~models.Q(
+                    status__in=[
+                        "delivered",
+                        "delivered_failed",
+                        "failed",
+                        "sent_failed",
+                        "target_invalid",
+                        "verified",
+                        "verified_failed",
+                        "verified_timeout",
+                    ]
+                ),
+                name="engagelab_log_open",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -138,7 +161,12 @@ class MessageEvent(models.Model):
             # Rows carry no event id: the same report can arrive twice.
             models.UniqueConstraint(fields=["kind", "message_id", "event", "occurred_at"], name="engagelab_event_once"),
         ]
-        indexes = [models.Index(fields=["log", "occurred_at"], name="engagelab_event_log")]
+        indexes = [
+            models.Index(fields=["log", "occurred_at"], name="engagelab_event_log"),
+            # The admin list: newest first, optionally one kind of row.
+            models.Index(fields=["-occurred_at", "-id"], name="engagelab_event_time"),
+            models.Index(fields=["kind", "-occurred_at", "-id"], name="engagelab_event_kind_time"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.event} {self.message_id} at {self.occurred_at:%Y-%m-%d %H:%M:%S}"

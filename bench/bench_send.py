@@ -1,0 +1,193 @@
+"""Cost per call of ``send_otp`` beside bare HTTP loops, against a local server.
+
+Five loops send the same OTP request to the same local server, each in its own
+process (so that none shares the interpreter with the server):
+
+* ``requests.Session().post`` — a kept-alive connection, nothing else;
+* ``engagelab-otp`` (the vendor SDK) — urllib, a new connection per call;
+* this project's ``EngageLabClient`` on its own — the HTTP layer, no Django;
+* ``send_otp`` with Django on SQLite — validation, the client, and the two
+  writes of its ``MessageLog`` row (``pending`` before, ``accepted`` after);
+* ``send_otp`` with Django on PostgreSQL, when one answers.
+
+The servers: the project's simulator (a faithful platform: credentials,
+templates, codes), and a minimal keep-alive server whose answers cost next to
+nothing, which shows the client side's own cost most sharply.
+
+    .venv/bin/python bench/bench_send.py [--calls 1000] [--rounds 5] [--server simulator|minimal|both]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the project root, when run as a script
+
+from bench import support
+from bench.keepalive_server import KeepAliveServer
+
+KEY, SECRET = "bench-key", "bench-secret"
+TEMPLATE = "demo-otp"  # one of the simulator's own templates
+
+
+def recipients() -> Callable[[], str]:
+    """A new Chinese mobile number per call (the platform refuses a second live code to the same one)."""
+    numbers = iter(range(int(os.environ.get("BENCH_FIRST_NUMBER", 10**7)), 10**8))
+    return lambda: f"+86187{next(numbers):08d}"
+
+
+# ------------------------------------------------------------------ the loops (run in a child process)
+
+
+def loop_session(url: str) -> Callable[[], str]:
+    import requests
+
+    session = requests.Session()
+    to = recipients()
+
+    def call() -> str:
+        body = {"to": to(), "template": {"id": TEMPLATE, "language": "default", "params": {}}}
+        response = session.post(url + "messages", json=body, auth=(KEY, SECRET), timeout=10)
+        response.raise_for_status()
+        return response.json()["message_id"]
+
+    return call
+
+
+def loop_vendor_sdk(url: str) -> Callable[[], str]:
+    from engagelab_otp import OTPClient
+
+    client = OTPClient(KEY, SECRET)
+    client.BASE_URL = url.rstrip("/")
+    to = recipients()
+    return lambda: client.send(to(), TEMPLATE)["message_id"]
+
+
+def loop_client(url: str) -> Callable[[], str]:
+    from django_engagelab_otp.client import EngageLabClient
+
+    client = EngageLabClient(KEY, SECRET, api_url=url, max_retries=0)
+    to = recipients()
+    return lambda: client.send_message(to(), TEMPLATE).message_id
+
+
+def loop_send_otp(url: str, database_url: str) -> Callable[[], Any]:
+    support.setup_django(database_url, api_url=url)
+    from django_engagelab_otp import send_otp
+
+    to = recipients()
+
+    def call() -> None:
+        log = send_otp(to(), TEMPLATE)
+        assert log.status == "accepted", log.status
+
+    return call
+
+
+def child(mode: str, url: str, database_url: str, calls: int) -> None:
+    """Runs one loop and prints its seconds per call as JSON."""
+    loops = {"session": loop_session, "vendor": loop_vendor_sdk, "client": loop_client}
+    call = loop_send_otp(url, database_url) if mode == "send_otp" else loops[mode](url)
+    for _ in range(min(200, calls)):  # warm up: imports, connections, caches
+        call()
+    start = time.perf_counter()
+    for _ in range(calls):
+        call()
+    print(json.dumps({"per_call": (time.perf_counter() - start) / calls}))
+
+
+# ------------------------------------------------------------------ the parent
+
+
+def run_child(number: int, mode: str, url: str, calls: int, database_url: str = "") -> float:
+    command = [sys.executable, __file__, "--child", mode, "--url", url, "--calls", str(calls)]
+    if database_url:
+        command += ["--database", database_url]
+    # Each run its own recipients, so that no send meets another run's live code.
+    env = {**os.environ, "BENCH_FIRST_NUMBER": str(10**7 + number * 10**5)}
+    result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=900, env=env)
+    if result.returncode:
+        raise SystemExit(f"bench_send {mode} failed:\n{result.stderr[-2000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])["per_call"]
+
+
+def start_server(kind: str) -> Any:
+    if kind == "simulator":
+        from django_engagelab_otp.simulator import Simulator
+
+        return Simulator(dev_key=KEY, dev_secret=SECRET, code_ttl=300).start(port=0)
+    return KeepAliveServer().start()
+
+
+def servers(choice: str) -> list[str]:
+    try:
+        from django_engagelab_otp.simulator import Simulator  # noqa: F401
+    except ImportError:
+        print("bench_send: django_engagelab_otp.simulator is not available; using the minimal keep-alive server.")
+        return ["minimal"]
+    return ["simulator", "minimal"] if choice == "both" else [choice]
+
+
+def measure(kind: str, calls: int, rounds: int, workdir: str) -> list[list[str]]:
+    server = start_server(kind)
+    try:
+        loops = [
+            ("requests.Session().post (kept alive)", "session", ""),
+            ("vendor SDK (urllib, new connection per call)", "vendor", ""),
+            ("EngageLabClient.send_message (no database)", "client", ""),
+            ("send_otp, SQLite (file, WAL)", "send_otp", f"sqlite:///{workdir}/send.sqlite3"),
+        ]
+        if support.postgres_reachable():
+            loops.append(("send_otp, PostgreSQL", "send_otp", support.recreate_database("engagelab_bench_send")))
+        else:
+            print(f"bench_send: PostgreSQL does not answer at {support.PG_SERVER}; measured on SQLite only.")
+        # Rounds take turns, so that a burst of load elsewhere on the machine
+        # falls on every loop alike; each loop's median round is kept.
+        samples: dict[str, list[float]] = {name: [] for name, _mode, _db in loops}
+        for turn in range(rounds):
+            for index, (name, mode, db) in enumerate(loops):
+                samples[name].append(run_child(turn * len(loops) + index, mode, server.url, calls, db))
+        results = [(name, statistics.median(values)) for name, values in samples.items()]
+    finally:
+        server.stop()
+        if support.postgres_reachable():
+            support.drop_database("engagelab_bench_send")
+    base = results[0][1]
+    return [[name, f"{1 / cost:,.0f}", f"{cost * 1e6:,.0f}", f"{cost / base:.2f}x"] for name, cost in results]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=1000, help="calls per round (at most 90,000)")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds per loop, taking turns (the median is shown)")
+    parser.add_argument("--server", choices=["simulator", "minimal", "both"], default="both")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--database", default="", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.url, args.database, args.calls)
+        return
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"send_otp against local HTTP servers: {args.calls} calls x {args.rounds} rounds per loop, median round "
+          f"(load average {load:.1f} on {os.cpu_count()} CPUs)")
+    with tempfile.TemporaryDirectory() as workdir:
+        for kind in servers(args.server):
+            print(f"\nServer: {'the project simulator' if kind == 'simulator' else 'minimal keep-alive server'}")
+            rows = measure(kind, args.calls, args.rounds, workdir)
+            print(support.table(["loop", "calls/s", "us/call", "vs session"], rows))
+    print("\nTarget: send_otp at most 1.5x the cost per call of the bare session loop.")
+
+
+if __name__ == "__main__":
+    main()

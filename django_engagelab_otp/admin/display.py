@@ -1,0 +1,106 @@
+"""How history values look in the admin: status badges, masked recipients, safe JSON."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from django.db.models import Choices
+from django.utils import formats, timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from ..lifecycle import FAILURE_STATUSES, normalize
+from ..models import MessageLog
+from ..privacy import REDACTED, SENSITIVE_PARAMS, mask_recipient
+
+S = MessageLog.Status
+
+#: Colour group of each status (see admin.css): where the message stands.
+BADGE_GROUPS: dict[str, str] = {
+    S.PENDING: "waiting",
+    S.UNKNOWN: "unknown",
+    S.ACCEPTED: "progress",
+    S.PLAN: "progress",
+    S.TARGET_VALID: "progress",
+    S.SENT: "progress",
+    S.DELIVERED: "success",
+    S.VERIFIED: "success",
+    # Delivered, but the person did not confirm the code.
+    S.VERIFIED_FAILED: "warning",
+    S.VERIFIED_TIMEOUT: "warning",
+    **dict.fromkeys(FAILURE_STATUSES, "failure"),
+}
+
+#: Keys whose values are never shown, wherever they sit in a stored document.
+SECRET_KEYS = frozenset({*SENSITIVE_PARAMS, "verify_code"})
+#: Keys whose values are recipients (callback rows carry them in full).
+RECIPIENT_KEYS = frozenset({"to", "from"})
+
+
+def status_badge(status: str, label: str) -> SafeString:
+    return format_html(
+        '<span class="engagelab-badge engagelab-badge--{}">{}</span>', BADGE_GROUPS.get(status, "unknown"), label
+    )
+
+
+def masked_recipients(log: MessageLog) -> str:
+    """``+86 187****5678``, or ``+86 187****5678 (+2)`` when one message went to several."""
+    others = max(len(log.recipients or []) - 1, 0)
+    return f"{log.masked_to} (+{others})" if others else log.masked_to
+
+
+def safe_document(value: Any) -> Any:
+    """A copy of a stored JSON document with secrets redacted and recipients masked."""
+    if isinstance(value, Mapping):
+        return {key: _safe_item(str(key), item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [safe_document(item) for item in value]
+    return value
+
+
+def _safe_item(key: str, value: Any) -> Any:
+    if key.lower() in SECRET_KEYS:
+        return REDACTED
+    if key.lower() in RECIPIENT_KEYS and isinstance(value, str):
+        return mask_recipient(value)
+    return safe_document(value)
+
+
+def json_block(value: Any) -> SafeString:
+    """A stored document as indented JSON, made safe first."""
+    text = json.dumps(safe_document(value), indent=2, ensure_ascii=False, sort_keys=True, default=str)
+    return format_html('<pre class="engagelab-json">{}</pre>', text)
+
+
+def moment(value: datetime.datetime) -> str:
+    """A time to the second, in the current time zone: callbacks come seconds apart."""
+    local = timezone.localtime(value) if timezone.is_aware(value) else value
+    return f"{formats.date_format(local, 'DATE_FORMAT')} {formats.time_format(local, 'H:i:s')}"
+
+
+def money(cost: Any, currency: str) -> str:
+    """``0.0035 USD``; empty when the platform reported no cost."""
+    if cost is None:
+        return ""
+    return f"{cost.normalize():f} {currency}".strip()
+
+
+def label(choices: type[Choices], value: str) -> str:
+    """The label of a stored choice (the value itself when unknown).
+
+    Cheaper than ``get_FOO_display()``, which rebuilds the field's choice
+    mapping on every call: it counts on a list of many rows.
+    """
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return value
+
+
+def event_status(event: str) -> tuple[str, str]:
+    """A callback's status as (status, label), in the spelling of ``MessageLog.Status``."""
+    status = normalize(event)
+    return status, label(S, status)
