@@ -11,6 +11,7 @@ from django.db.models import Choices
 from django.utils import formats, timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
 
 from ..lifecycle import FAILURE_STATUSES, normalize
 from ..models import MessageLog
@@ -79,6 +80,20 @@ def moment(value: datetime.datetime) -> str:
     """A time to the second, in the current time zone: callbacks come seconds apart."""
     local = timezone.localtime(value) if timezone.is_aware(value) else value
     return f"{formats.date_format(local, 'DATE_FORMAT')} {formats.time_format(local, 'H:i:s')}"
+
+
+def compact_moment(value: datetime.datetime) -> str:
+    """``2026-11-23 09:16``: sortable at a glance and narrow enough for the list."""
+    local = timezone.localtime(value) if timezone.is_aware(value) else value
+    return formats.date_format(local, "Y-m-d H:i")
+
+
+_SHORT_KINDS = {"otp": _("OTP"), "custom": _("Custom"), "code": _("Own code")}
+
+
+def short_kind(kind: str) -> str:
+    """The kind in a word, for the list (the detail page spells it out)."""
+    return str(_SHORT_KINDS.get(kind, kind))
 
 
 def money(cost: Any, currency: str) -> str:

@@ -63,7 +63,7 @@ class TimelineInline(admin.TabularInline):
 
 @admin.register(MessageLog)
 class MessageLogAdmin(HistoryAdmin):
-    list_display = ("created", "recipient", "kind_label", "template_id", "channel", "status_badge", "error_code")
+    list_display = ("created", "recipient", "kind_short", "template_id", "channel", "status_badge", "error")
     list_display_links = ("created",)
     sortable_by = ("created",)
     list_filter = (
@@ -121,6 +121,15 @@ class MessageLogAdmin(HistoryAdmin):
     class Media:
         css = {"all": ("django_engagelab_otp/admin.css",)}
 
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None and len(obj.recipients or []) > 1:
+            return fieldsets
+        # One recipient: "all recipients" would only repeat it.
+        main, *rest = fieldsets
+        fields = tuple(name for name in main[1]["fields"] if name != "all_recipients")
+        return ((main[0], {**main[1], "fields": fields}), *rest)
+
     def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> tuple[QuerySet, bool]:
         # Equality or prefix lookups only, each served by an index (never LIKE '%term%').
         if not search_term.strip():
@@ -130,7 +139,7 @@ class MessageLogAdmin(HistoryAdmin):
 
     @admin.display(description=_("time"), ordering="created_at")
     def created(self, log: MessageLog) -> Any:
-        return log.created_at
+        return display.compact_moment(log.created_at)
 
     @admin.display(description=_("recipient"))
     def recipient(self, log: MessageLog) -> str:
@@ -143,6 +152,14 @@ class MessageLogAdmin(HistoryAdmin):
     @admin.display(description=_("kind"))
     def kind_label(self, log: MessageLog) -> str:
         return display.label(MessageLog.Kind, log.kind)
+
+    @admin.display(description=_("error"), empty_value="")
+    def error(self, log: MessageLog) -> Any:
+        return log.error_code
+
+    @admin.display(description=_("kind"))
+    def kind_short(self, log: MessageLog) -> str:
+        return display.short_kind(log.kind)
 
     @admin.display(description=_("channel"), empty_value="")
     def channel(self, log: MessageLog) -> str:
