@@ -9,13 +9,14 @@ VENV_NEW := .venv-django6
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
 
-.PHONY: help demo test test-sqlite test-postgres test-django6 lint bench dist clean
+.PHONY: help demo test test-sqlite test-postgres test-django6 lint bench reliability dist clean
 
 help:
 	@echo "make demo   - run the example site against the local simulator"
 	@echo "make test   - the whole suite: SQLite + PostgreSQL (Django 5.2), and Django 6 on Python 3.12"
 	@echo "make lint   - ruff"
 	@echo "make bench  - benchmarks (bench/)"
+	@echo "make reliability - the fault, bad-input, concurrency and secret-scan figures (README, Reliability)"
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -61,6 +62,9 @@ lint: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/python bench/run.py
+
+reliability: $(VENV)/.installed
+	PG_URL=$(PG_URL) $(VENV)/bin/python bench/reliability.py
 
 dist: $(VENV)/.installed
 	rm -rf dist && $(VENV)/bin/python -m build --outdir dist .
