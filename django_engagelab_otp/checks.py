@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 import phonenumbers
+from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning, register
+from django.utils.module_loading import import_string
 
 from .client import is_valid_timeout
 from .conf import DEFAULTS, otp_settings
 from .exceptions import EngageLabError
 from .transport import backend_class
-from .validation import LANGUAGES, template_id
+from .validation import LANGUAGES, NON_GEOGRAPHIC, NUMBER_TYPES, template_id
 
 ID = "django_engagelab_otp"
 TAG = "engagelab_otp"
@@ -198,6 +201,126 @@ def _template() -> Messages:
     return []
 
 
+def _limit_numbers() -> Messages:
+    messages: Messages = []
+    for name, whole in (("RESEND_COOLDOWN", False), ("DAILY_LIMIT", True), ("MAX_VERIFY_ATTEMPTS", True)):
+        value = getattr(otp_settings, name)
+        if value is False:  # turned off
+            continue
+        kinds = (int,) if whole else (int, float)
+        if not isinstance(value, kinds) or isinstance(value, bool) or value < 0:
+            kind = "a whole number" if whole else "a number of seconds"
+            messages.append(
+                Error(
+                    f"ENGAGELAB_OTP[{name!r}] must be {kind}, 0 or more; got {value!r}.",
+                    hint=f"The default is {DEFAULTS[name]!r}; 0 turns this limit off.",
+                    id=f"{ID}.E010",
+                )
+            )
+    return messages
+
+
+# django-ratelimit's rates: "20/h", "5/10m", "100/d".
+_RATE = re.compile(r"\d+/\d*[smhd]")
+
+
+def _client_rates() -> Messages:
+    messages: Messages = []
+    for name in ("IP_RATE", "USER_RATE"):
+        value = getattr(otp_settings, name)
+        if value is not False and not (isinstance(value, str) and _RATE.fullmatch(value)):
+            messages.append(
+                Error(
+                    f"ENGAGELAB_OTP[{name!r}] is not a rate: {value!r}.",
+                    hint=f"Write it as django-ratelimit does: {DEFAULTS[name]!r} (per hour), '5/10m', '100/d'; "
+                    "False turns it off.",
+                    id=f"{ID}.E011",
+                )
+            )
+    getter = otp_settings.CLIENT_IP
+    if getter is not None and not callable(getter):
+        problem = "" if isinstance(getter, str) else f"is {type(getter).__name__}, not a callable or a dotted path"
+        if not problem:
+            try:
+                problem = "" if callable(import_string(getter)) else "does not name a callable"
+            except ImportError:
+                problem = "cannot be imported"
+        if problem:
+            messages.append(
+                Error(
+                    f"ENGAGELAB_OTP['CLIENT_IP'] {problem}: {getter!r}.",
+                    hint="A function that takes the request and returns the client's IP address, or its dotted path.",
+                    id=f"{ID}.E012",
+                )
+            )
+    return messages
+
+
+def _limits_cache() -> Messages:
+    alias = otp_settings.LIMITS_CACHE
+    backend = _cache_backend(alias)
+    if backend is None:
+        return [
+            Error(
+                f"ENGAGELAB_OTP['LIMITS_CACHE'] names no cache in CACHES: {alias!r}.",
+                hint="Name a cache alias shared by every process that sends (Redis), or 'default'.",
+                id=f"{ID}.E013",
+            )
+        ]
+    if backend.endswith(".DummyCache"):
+        return [
+            Warning(
+                f"The cache of the abuse limits ({alias!r}) remembers nothing: no cooldown or daily cap holds.",
+                hint="Point ENGAGELAB_OTP['LIMITS_CACHE'] at a real cache, e.g. "
+                "django.core.cache.backends.redis.RedisCache.",
+                id=f"{ID}.W004",
+            )
+        ]
+    return []
+
+
+def _cache_backend(alias: Any) -> str | None:
+    caches = getattr(settings, "CACHES", {})
+    return caches.get(alias, {}).get("BACKEND") if isinstance(alias, str) else None
+
+
+def _destinations() -> Messages:
+    messages: Messages = []
+    regions = set(phonenumbers.SUPPORTED_REGIONS) | {NON_GEOGRAPHIC}
+    for name in ("ALLOWED_COUNTRIES", "DENIED_COUNTRIES"):
+        value = getattr(otp_settings, name)
+        if name == "ALLOWED_COUNTRIES" and value is None:
+            continue
+        wrong = _not_in(value, regions)
+        if wrong:
+            messages.append(
+                Error(
+                    f"ENGAGELAB_OTP[{name!r}] must be a list of region codes; these are not: {wrong}.",
+                    hint="Two-letter ISO 3166 codes in capitals, as phonenumbers gives them (['GB', 'IE']); "
+                    f"{NON_GEOGRAPHIC!r} for numbers of no country (+800, +882 …).",
+                    id=f"{ID}.E014",
+                )
+            )
+    wrong = _not_in(otp_settings.DENIED_NUMBER_TYPES, set(NUMBER_TYPES.values()))
+    if wrong:
+        messages.append(
+            Error(
+                f"ENGAGELAB_OTP['DENIED_NUMBER_TYPES'] must be a list of phonenumbers.PhoneNumberType names; "
+                f"these are not: {wrong}.",
+                hint=f"Choose among {', '.join(sorted(NUMBER_TYPES.values()))}.",
+                id=f"{ID}.E015",
+            )
+        )
+    return messages
+
+
+def _not_in(value: Any, known: set[str]) -> str:
+    """The items of ``value`` outside ``known``, as text; the value itself when it is not a list."""
+    if isinstance(value, str) or not isinstance(value, (list, tuple, set, frozenset)):
+        return repr(value)
+    return ", ".join(repr(item) for item in value if item not in known)
+
+
 CHECKS: list[Callable[[], Messages]] = [
     _unknown_keys,
     _credentials,
@@ -208,4 +331,28 @@ CHECKS: list[Callable[[], Messages]] = [
     _region,
     _backend,
     _template,
+    _limit_numbers,
+    _client_rates,
+    _limits_cache,
+    _destinations,
 ]
+
+
+@register(TAG, deploy=True)
+def check_deployment(app_configs: Any = None, **kwargs: Any) -> Messages:
+    """``manage.py check --deploy``: limits kept per process do not hold on a site with several."""
+    alias = otp_settings.LIMITS_CACHE
+    if otp_settings.raw() is not None and not isinstance(otp_settings.raw(), dict):
+        return []
+    if (_cache_backend(alias) or "").endswith(".LocMemCache"):
+        return [
+            Warning(
+                f"The cache of the abuse limits ({alias!r}) is per process: each process keeps its own "
+                "cooldowns and counts, so the limits multiply with the processes; past its MAX_ENTRIES "
+                "(300 by default) it forgets a third of them at once.",
+                hint="Point ENGAGELAB_OTP['LIMITS_CACHE'] at a shared cache, e.g. "
+                "django.core.cache.backends.redis.RedisCache.",
+                id=f"{ID}.W005",
+            )
+        ]
+    return []

@@ -45,6 +45,31 @@ DEFAULTS: dict[str, Any] = {
     # Cache alias that remembers callback nonces; use a shared cache (Redis) when
     # several processes receive callbacks, or a replay can reach another process.
     "WEBHOOK_NONCE_CACHE": "default",
+    # Abuse limits (see limits.py). 0 or False turns one off.
+    # Cache alias that holds their counters: a shared cache (Redis) makes them
+    # hold across processes and machines; a per-process cache does not.
+    "LIMITS_CACHE": "default",
+    # Seconds before one recipient may get another message of the same
+    # template; counted from a send that was not refused.
+    "RESEND_COOLDOWN": 60,
+    # Messages (OTPs and own codes) one recipient may get per UTC day.
+    "DAILY_LIMIT": 10,
+    # django-ratelimit rates for the forms given a request: per client IP and
+    # per signed-in user, counted apart for sending and for verifying.
+    "IP_RATE": "20/h",
+    "USER_RATE": "10/h",
+    # A callable (or its dotted path) taking the request and returning the
+    # client's IP address; None reads REMOTE_ADDR (see the README on proxies).
+    "CLIENT_IP": None,
+    # Wrong codes a message accepts before it is locked.
+    "MAX_VERIFY_ATTEMPTS": 5,
+    # Destinations: ISO region codes (None allows every country) and
+    # phonenumbers.PhoneNumberType names refused before any request.
+    "ALLOWED_COUNTRIES": None,
+    "DENIED_COUNTRIES": (),
+    "DENIED_NUMBER_TYPES": ("PREMIUM_RATE", "SHARED_COST", "UNKNOWN"),
+    # Keep only a keyed hash of each recipient in the history (MessageLog.to).
+    "HASH_RECIPIENTS": False,
 }
 
 ENV_FALLBACK = {

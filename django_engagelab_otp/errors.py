@@ -30,7 +30,9 @@ from .exceptions import (
     RequestError,
     ServerError,
     TemplateError,
+    ThrottledError,
     TransportError,
+    VerificationLockedError,
 )
 
 
@@ -109,6 +111,8 @@ REGION = _("Messages cannot be sent to numbers in this region.")
 HANDSET = _("This phone seems to be switched off or suspended.")
 UNSUBSCRIBED = _("This recipient has unsubscribed from our messages.")
 NOT_REGISTERED = _("This number is not registered or not valid.")
+TOO_MANY = _("Too many attempts. Please try again later.")
+LOCKED = _("Too many wrong codes were entered for this message. Please request a new code.")
 
 _Auth, _Request, _Rate, _Template = AuthenticationError, RequestError, RateLimitError, TemplateError
 _Recipient, _Delivery, _Server = RecipientError, DeliveryError, ServerError
@@ -138,7 +142,7 @@ _PLATFORM_CODES = [
     _E(5020, 400, _Recipient, False, "to", False, NOT_REGISTERED, "number not registered or invalid"),
 ]
 
-_Transport, _Config = TransportError, ConfigurationError
+_Transport, _Config, _Throttled, _Locked = TransportError, ConfigurationError, ThrottledError, VerificationLockedError
 _FAILURES = [
     # Failures that carry no platform code. "unknown": the platform may have acted anyway.
     # name              class       retry  operator unknown user message description
@@ -153,6 +157,10 @@ _FAILURES = [
     _F("unknown_4xx",   _Request,   False, True,  False, UNAVAILABLE, "error code not in this table, HTTP 4xx"),
     _F("malformed",     _Server,    False, False, True,  MAYBE_SENT,  "HTTP 2xx whose body is not the documented JSON"),
     _F("configuration", _Config,    False, True,  False, UNAVAILABLE, "settings missing or wrong (before any request)"),
+    # Refusals of this site's own limits (limits.py), before any request and any history row.
+    _F("throttled",     _Throttled, True,  False, False, TOO_MANY,    "cooldown, daily cap, IP or user rate hit"),
+    _F("verify_locked", _Locked,    False, False, False, LOCKED,      "MAX_VERIFY_ATTEMPTS wrong codes given"),
+    _F("limits_cache",  _Config,    True,  True,  False, UNAVAILABLE, "the cache of the limits failed"),
 ]
 # fmt: on
 

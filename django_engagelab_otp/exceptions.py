@@ -8,10 +8,13 @@ values. Nothing here ever holds a credential or an OTP code.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
+from django.utils.functional import lazy
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -156,6 +159,44 @@ class RequestError(EngageLabError):
 
 class RateLimitError(EngageLabError):
     """Too many messages to one recipient and template (3004)."""
+
+
+class ThrottledError(RateLimitError):
+    """A limit of this site refused the request before it was made.
+
+    ``scope`` names the limit (``"cooldown"``, ``"daily"``, ``"ip"``,
+    ``"user"``); ``wait_seconds`` is how long until it allows the request
+    again (``None`` when unknown). The user message says so, never blaming
+    the recipient.
+    """
+
+    def __init__(self, message: str = "", *, wait_seconds: float | None = None, scope: str = "", **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.wait_seconds = None if wait_seconds is None or wait_seconds < 0 else max(1, math.ceil(wait_seconds))
+        self.scope = scope
+        if self.wait_seconds is not None:
+            self.user_message = wait_message(self.wait_seconds)
+
+
+def _wait_text(seconds: int) -> str:
+    # Whole units, rounded up: "try again in 42 seconds" must not be too early.
+    if seconds < 120:
+        wait = ngettext("%(count)d second", "%(count)d seconds", seconds) % {"count": seconds}
+    elif seconds < 2 * 3600:
+        minutes = math.ceil(seconds / 60)
+        wait = ngettext("%(count)d minute", "%(count)d minutes", minutes) % {"count": minutes}
+    else:
+        hours = math.ceil(seconds / 3600)
+        wait = ngettext("%(count)d hour", "%(count)d hours", hours) % {"count": hours}
+    return gettext("Too many attempts. Please try again in %(wait)s.") % {"wait": wait}
+
+
+#: "Too many attempts. Please try again in 42 seconds.", translated when shown.
+wait_message = lazy(_wait_text, str)
+
+
+class VerificationLockedError(EngageLabError):
+    """A message received ``MAX_VERIFY_ATTEMPTS`` wrong codes; no further code is checked."""
 
 
 class TemplateError(EngageLabError):

@@ -16,9 +16,10 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from . import services, validation
+from . import limits, services, validation
 from .conf import otp_settings
 from .exceptions import EngageLabError, InvalidInputError
 from .models import MessageLog
@@ -44,6 +45,9 @@ WRONG_CODE = _("This code is not right. Check it and try again.")
 class EngageLabErrorsMixin:
     """Adds an ``EngageLabError`` to a form where the error table says it belongs."""
 
+    #: The request the form serves; its client IP and user are rate-limited when given.
+    request: HttpRequest | None = None
+
     def add_engagelab_error(self, error: EngageLabError) -> None:
         if error.operator and error.log is None:
             # Failed sends were already logged at ERROR when their row was settled;
@@ -63,7 +67,7 @@ class SendOTPForm(EngageLabErrorsMixin, forms.Form):
     """Ask for a recipient and send it an OTP; ``form.log`` is the ``MessageLog`` once valid.
 
     ``template_id`` defaults to ``ENGAGELAB_OTP["TEMPLATE_ID"]``; ``params``
-    fills the template's variables.
+    fills the template's variables; ``request`` applies the client rates.
     """
 
     to = forms.CharField(
@@ -76,6 +80,8 @@ class SendOTPForm(EngageLabErrorsMixin, forms.Form):
         label=_("Message language"),
         required=False,
         choices=[(code, LANGUAGE_NAMES.get(code, code)) for code in validation.LANGUAGES],
+        # Django's own message repeats what was sent, control characters and all.
+        error_messages={"invalid_choice": _("Select one of the languages offered.")},
     )
 
     def __init__(
@@ -83,9 +89,11 @@ class SendOTPForm(EngageLabErrorsMixin, forms.Form):
         *args: Any,
         template_id: str | None = None,
         params: Mapping[str, Any] | None = None,
+        request: HttpRequest | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        self.request = request
         self.template_id = template_id or otp_settings.TEMPLATE_ID
         self.params = params
         self.log: MessageLog | None = None
@@ -101,6 +109,7 @@ class SendOTPForm(EngageLabErrorsMixin, forms.Form):
         if self.errors:
             return cleaned
         try:
+            limits.check_client(self.request, "send")
             self.log = services.send_otp(
                 cleaned["to"],
                 self.template_id,
@@ -112,19 +121,31 @@ class SendOTPForm(EngageLabErrorsMixin, forms.Form):
         return cleaned
 
 
+class CodeInput(forms.TextInput):
+    """A text input that never writes the typed code back into the page (like a password field)."""
+
+    def format_value(self, value: Any) -> str | None:
+        return None
+
+
 class VerifyOTPForm(EngageLabErrorsMixin, forms.Form):
-    """Check the code a person typed for ``message_id``; ``form.verified`` is True once valid."""
+    """Check the code a person typed for ``message_id``; ``form.verified`` is True once valid.
+
+    ``request`` applies the client rates. After ``MAX_VERIFY_ATTEMPTS`` wrong
+    codes the message is locked and the form says to request a new code.
+    """
 
     code = forms.CharField(
         label=_("Code"),
         max_length=10,
-        widget=forms.TextInput(
+        widget=CodeInput(
             attrs={"autocomplete": "one-time-code", "autofocus": True, "spellcheck": "false", "autocapitalize": "off"}
         ),
     )
 
-    def __init__(self, message_id: str, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, message_id: str, *args: Any, request: HttpRequest | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.request = request
         self.message_id = message_id
         self.verified = False
 
@@ -139,6 +160,7 @@ class VerifyOTPForm(EngageLabErrorsMixin, forms.Form):
         if self.errors:
             return cleaned
         try:
+            limits.check_client(self.request, "verify")
             self.verified = services.verify_otp(self.message_id, cleaned["code"])
         except EngageLabError as error:
             self.add_engagelab_error(error)

@@ -1,4 +1,4 @@
-"""Masking and redaction: what may be shown of a recipient or a parameter."""
+"""Masking, redaction and hashing: what may be shown or kept of a recipient or a parameter."""
 
 from __future__ import annotations
 
@@ -6,8 +6,16 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import phonenumbers
+from django.utils.crypto import salted_hmac
+
+from .conf import otp_settings
+from .exceptions import InvalidInputError
+from .validation import normalize_recipient
 
 REDACTED = "[redacted]"
+
+#: What a hashed recipient starts with in ``MessageLog.to`` (``HASH_RECIPIENTS``).
+HASH_PREFIX = "hmac:"
 
 #: Template parameters whose values are secrets and are never stored or logged
 #: (compared without case). ``code`` fills verification-code templates.
@@ -32,9 +40,15 @@ def scrub(text: str, secrets: Iterable[Any]) -> str:
 
 
 def mask_recipient(value: str) -> str:
-    """``+8618701235678`` → ``+86 187****5678``; ``bob@example.com`` → ``b**@example.com``."""
+    """``+8618701235678`` → ``+86 187****5678``; ``bob@example.com`` → ``b**@example.com``.
+
+    A hashed recipient shows its first eight hex digits (``hmac:1a2b3c4d…``):
+    enough to tell rows apart, nothing to recover.
+    """
     if not value:
         return ""
+    if is_hashed(value):
+        return value[: len(HASH_PREFIX) + 8] + "…"
     if "@" in value:
         local, _, domain = value.rpartition("@")
         return f"{local[:1]}{'*' * max(2, len(local) - 1)}@{domain}"
@@ -51,3 +65,107 @@ def mask_recipient(value: str) -> str:
     head = 3 if size >= 11 else 1 if size >= 8 else 0
     tail = 4 if size >= 8 else 2
     return f"{country}{national[:head]}{'*' * (size - head - tail)}{national[-tail:]}"
+
+
+# ------------------------------------------------------------------ keyed hashes
+
+
+def keyed_hash(value: str, purpose: str) -> str:
+    """HMAC-SHA256 of ``value`` (hex) with a key derived from ``SECRET_KEY`` for ``purpose``.
+
+    Phone numbers are few enough to be hashed one by one: a plain hash would
+    hide nothing, a keyed one cannot be reversed without the site's key.
+    Each purpose has its own key, so one hash tells nothing about another.
+    """
+    return salted_hmac(f"django_engagelab_otp.{purpose}", value, algorithm="sha256").hexdigest()
+
+
+def hash_recipient(value: str) -> str:
+    """The keyed hash of a normalized recipient, as ``MessageLog.to`` holds it with ``HASH_RECIPIENTS``.
+
+    E-mail addresses are hashed in lower case: a hash cannot be searched
+    without regard to case afterwards, and ``Bob@`` and ``bob@`` are one
+    mailbox nearly everywhere.
+    """
+    return HASH_PREFIX + keyed_hash(value.lower() if "@" in value else value, "recipient")
+
+
+def mailbox(value: str) -> str:
+    """The mailbox a normalized recipient reaches, for counting what it receives.
+
+    E-mail addresses in lower case and without a ``+tag`` (``Bob+1@x.com`` →
+    ``bob@x.com``): varying them must not get around a limit. Phone numbers
+    are already one form (E.164).
+    """
+    if "@" not in value:
+        return value
+    local, _at, domain = value.lower().rpartition("@")
+    return f"{local.split('+', 1)[0] or local}@{domain}"
+
+
+def is_hashed(value: str) -> bool:
+    return value.startswith(HASH_PREFIX)
+
+
+def stored_recipient(value: str) -> str:
+    """What the history keeps for a normalized recipient: itself, or its keyed hash (``HASH_RECIPIENTS``)."""
+    return hash_recipient(value) if otp_settings.HASH_RECIPIENTS else value
+
+
+def recipient_lookup(typed: str) -> str | None:
+    """What ``MessageLog.to`` holds for the recipient a person typed, under the current settings.
+
+    ``typed`` is read like a recipient given to ``send_otp`` (any usual phone
+    format, ``DEFAULT_REGION`` for national numbers, ``00`` or nothing for
+    ``+``; e-mail addresses with their domain in lower case); ``None`` when it
+    is not a complete recipient. With ``HASH_RECIPIENTS`` the answer is the
+    keyed hash, so only exact searches can match: a hash has no prefix to
+    search. The hash depends on ``SECRET_KEY``: rows written under an older
+    key (``SECRET_KEY_FALLBACKS``) are not found.
+    """
+    value = read_recipient(typed)
+    return None if value is None else stored_recipient(value)
+
+
+def read_recipient(text: Any) -> str | None:
+    """``text`` as a normalized recipient (without the destination rules), or ``None``."""
+    text = text.strip() if isinstance(text, str) else ""
+    readings = [text]
+    if text.startswith("00"):
+        readings.append("+" + text[2:])
+    elif text and not text.startswith("+") and "@" not in text:
+        readings.append("+" + text)  # a country code without its "+"
+    for reading in readings:
+        try:
+            return normalize_recipient(reading, region=otp_settings.DEFAULT_REGION)
+        except InvalidInputError:
+            continue
+    return None
+
+
+def hide_recipients(row: dict[str, Any]) -> dict[str, Any]:
+    """A callback row as the history keeps it: with ``HASH_RECIPIENTS``, its numbers hashed.
+
+    The platform names the recipient in a status row's ``to`` and both
+    parties of a reply in ``response.response_data`` (``from``, ``to``).
+    Without the setting the row is returned as it is.
+    """
+    if not otp_settings.HASH_RECIPIENTS:
+        return row
+    hidden = _hash_fields(row, ("to",))
+    response = row.get("response")
+    if isinstance(response, dict) and isinstance(response.get("response_data"), dict):
+        data = _hash_fields(response["response_data"], ("from", "to"))
+        hidden["response"] = {**response, "response_data": data}
+    return hidden
+
+
+def _hash_fields(mapping: dict[str, Any], names: Iterable[str]) -> dict[str, Any]:
+    copy = dict(mapping)
+    for name in names:
+        value = copy.get(name)
+        if isinstance(value, str) and value and not is_hashed(value):
+            # Read like what was sent, so that the hash matches MessageLog.to; one that
+            # cannot be read is hashed as it came: it still must not be kept.
+            copy[name] = hash_recipient(read_recipient(value) or value)
+    return copy

@@ -4,7 +4,8 @@ Every send writes its ``MessageLog`` row as ``pending`` before the request and
 settles it (``accepted``, ``failed`` or ``unknown``) before returning or
 raising, so that a crash in between still leaves evidence. OTP codes are
 never stored: ``code`` parameters are redacted and ``/v1/codes`` codes are
-not written at all.
+not written at all. The abuse limits (:mod:`.limits`) are claimed before the
+row and the request; a refusal writes no row.
 """
 
 from __future__ import annotations
@@ -15,16 +16,15 @@ from contextlib import nullcontext
 from typing import Any
 
 from django.db import IntegrityError, router, transaction
-from django.db.models import F
 from django.dispatch import Signal
 from django.utils import timezone
 
-from . import validation
+from . import limits, validation
 from .conf import otp_settings
 from .errors import failure
 from .exceptions import EngageLabError
 from .models import MessageLog
-from .privacy import mask_recipient, redact_params
+from .privacy import mask_recipient, redact_params, stored_recipient
 from .signals import message_failed, message_sent, otp_verified
 from .transport import get_client
 
@@ -46,7 +46,8 @@ def send_otp(
     """Have the platform generate a code and send it to ``to`` (``POST /v1/messages``).
 
     Returns the settled ``MessageLog`` (``accepted``, with ``message_id`` and
-    ``send_channel``); raises ``EngageLabError`` (with ``.log``) otherwise.
+    ``send_channel``); raises ``EngageLabError`` (with ``.log``) otherwise, or
+    ``ThrottledError`` (without a row) when an abuse limit refuses first.
     """
     to = validation.recipient(to, region=otp_settings.DEFAULT_REGION)
     template = _template_id(template_id)
@@ -79,6 +80,9 @@ def send_custom_message(
         "",
         values,
         lambda client: client.send_custom_message(targets, template, params=values),
+        # Notifications the site decides to send (an order shipped) are not a
+        # button anyone can press: no cooldown, no daily cap.
+        throttle=False,
     )
 
 
@@ -112,18 +116,24 @@ def verify_otp(message_id: str, code: str) -> bool:
     Returns ``True`` or ``False``; raises ``EngageLabError`` when the
     platform refuses, for example 3003: expired or already verified. Its
     ``.log`` stays ``None`` (no send was settled) and it is not logged here:
-    the caller decides. Each answer counts as an attempt on the message's
-    row; a right code sets its ``verified_at``.
+    the caller decides. Each attempt is counted on the message's row before
+    the platform is asked (one the platform never answered is given back); a
+    message that had ``MAX_VERIFY_ATTEMPTS`` raises ``VerificationLockedError``
+    without a request. A right code sets the row's ``verified_at``.
     """
     message_id = validation.message_id(message_id)
     code = validation.code(code)
+    client = get_client()
+    attempt = limits.reserve_attempt(message_id)
     try:
-        verified = get_client().verify(message_id, code).verified
+        verified = client.verify(message_id, code).verified
     except EngageLabError as error:
-        if error.code is not None:  # the platform answered: that was an attempt
-            _record_attempt(message_id, verified=False)
+        if error.code is None:  # no answer from the platform: that was no attempt
+            attempt.refund()
         raise
-    _record_attempt(message_id, verified=verified)
+    if verified:
+        now = timezone.now()
+        MessageLog.objects.filter(message_id=message_id).update(verified_at=now, updated_at=now)
     log = MessageLog.objects.filter(message_id=message_id).first() if otp_verified.has_listeners() else None
     _notify(otp_verified, message_id=message_id, verified=verified, log=log)
     logger.info("EngageLab verification of %s: %s", message_id, "verified" if verified else "wrong code")
@@ -138,19 +148,6 @@ def _template_id(value: str | None) -> str:
     if not value:
         raise failure("configuration", "No template id given and ENGAGELAB_OTP['TEMPLATE_ID'] is not set.")
     return validation.template_id(value)
-
-
-def _record_attempt(message_id: str, *, verified: bool) -> None:
-    """Count a verification on the message's row, in one UPDATE.
-
-    The status is left to the platform's callbacks (``verified``), which
-    order a message's life.
-    """
-    now = timezone.now()
-    changes: dict[str, Any] = {"verify_attempts": F("verify_attempts") + 1, "updated_at": now}
-    if verified:
-        changes["verified_at"] = now
-    MessageLog.objects.filter(message_id=message_id).update(**changes)
 
 
 def _notify(signal: Signal, **kwargs: Any) -> None:
@@ -169,20 +166,30 @@ def _send(
     language: str,
     params: dict[str, str],
     call: Callable[[Any], Any],
+    *,
+    throttle: bool = True,
 ) -> MessageLog:
     client = get_client()  # a configuration error is raised here, before any row
     many = isinstance(to, list)
-    log = MessageLog.objects.create(
-        kind=kind,
-        to=to[0] if many else to,
-        recipients=to if many and len(to) > 1 else [],
-        template_id=template_id,
-        language=language,
-        params=redact_params(params),
-    )
+    # A refusal is raised here, before any row: no message was sent.
+    claim = limits.claim_send(to, template_id) if throttle and not many else limits.NO_CLAIM
+    try:
+        log = MessageLog.objects.create(
+            kind=kind,
+            to=stored_recipient(to[0] if many else to),
+            recipients=[stored_recipient(value) for value in to] if many and len(to) > 1 else [],
+            template_id=template_id,
+            language=language,
+            params=redact_params(params),
+        )
+    except BaseException:
+        claim.release()
+        raise
     try:
         result = call(client)
     except EngageLabError as error:
+        if not error.outcome_unknown:  # refused or never sent: no one is kept waiting for it
+            claim.release()
         _settle_failed(log, error)
         raise
     except BaseException as error:

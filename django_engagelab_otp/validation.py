@@ -18,6 +18,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 from django.utils.deconstruct import deconstructible
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from phonenumbers import PhoneNumberType
 
 from .conf import otp_settings
 from .exceptions import InvalidInputError
@@ -44,30 +46,60 @@ def _text(value: Any, field: str, label: str) -> str:
     value = value.strip()
     if not value:
         raise InvalidInputError(_("%(label)s is required.") % {"label": label}, field=field)
-    if _CONTROL.search(value):
-        raise InvalidInputError(_("%(label)s contains control characters.") % {"label": label}, field=field)
+    if _CONTROL.search(value) or _has_invisible(value):
+        raise InvalidInputError(
+            _("%(label)s contains control or invisible characters.") % {"label": label}, field=field
+        )
     return value
+
+
+def _has_invisible(value: str) -> bool:
+    """Format characters (zero-width space, direction overrides, BOM): they make two values look alike."""
+    return any(unicodedata.category(char) == "Cf" for char in value)
 
 
 def recipient(value: Any, *, region: str | None = None) -> str:
     """An e-mail address, or a phone number returned in E.164 (``+8618701235678``).
 
     Numbers without ``+country`` are read in ``region`` when one is given.
+    Phone numbers must also be a destination the settings allow (:func:`destination`).
     """
-    value = _text(value, "to", _("The recipient"))
-    if len(value) > 320:
-        raise InvalidInputError(_("The recipient is too long."), field="to")
-    if "@" in value:
-        try:
-            _email(value)
-        except ValidationError:
-            raise InvalidInputError(_("Enter a valid e-mail address."), field="to") from None
-        local, _at, domain = value.rpartition("@")
-        return f"{local}@{domain.lower()}"
-    return phone_number(value, region=region)
+    text = _recipient_text(value)
+    if "@" in text:
+        return _email_address(text)
+    number = _parse_phone(text, region)
+    destination(number)
+    return _e164(number)
+
+
+def normalize_recipient(value: Any, *, region: str | None = None) -> str:
+    """Like :func:`recipient` without the destination rules: for finding what was sent, not for sending."""
+    text = _recipient_text(value)
+    return _email_address(text) if "@" in text else _e164(_parse_phone(text, region))
 
 
 def phone_number(value: str, *, region: str | None = None) -> str:
+    """A phone number in E.164; the destination rules are not applied."""
+    return _e164(_parse_phone(value, region))
+
+
+def _recipient_text(value: Any) -> str:
+    value = _text(value, "to", _("The recipient"))
+    if len(value) > 320:
+        raise InvalidInputError(_("The recipient is too long."), field="to")
+    return value
+
+
+def _email_address(value: str) -> str:
+    try:
+        _email(value)
+    except ValidationError:
+        raise InvalidInputError(_("Enter a valid e-mail address."), field="to") from None
+    local, _at, domain = value.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def _parse_phone(value: str, region: str | None) -> phonenumbers.PhoneNumber:
     try:
         number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException:
@@ -78,7 +110,65 @@ def phone_number(value: str, *, region: str | None = None) -> str:
         else:
             message = _("Enter a valid phone number or e-mail address.")
         raise InvalidInputError(message, field="to")
+    return number
+
+
+def _e164(number: phonenumbers.PhoneNumber) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+# ------------------------------------------------------------------ destinations
+
+#: ``phonenumbers.PhoneNumberType`` names by value (``1`` → ``"MOBILE"``), as the settings spell them.
+NUMBER_TYPES: dict[int, str] = {
+    getattr(PhoneNumberType, name): name for name in dir(PhoneNumberType) if name.isupper()
+}
+
+#: How each number type is named to a person ("… cannot be sent to premium-rate numbers").
+_TYPE_LABELS = {
+    "FIXED_LINE": gettext_lazy("fixed-line"),
+    "MOBILE": gettext_lazy("mobile"),
+    "FIXED_LINE_OR_MOBILE": gettext_lazy("fixed-line or mobile"),
+    "TOLL_FREE": gettext_lazy("toll-free"),
+    "PREMIUM_RATE": gettext_lazy("premium-rate"),
+    "SHARED_COST": gettext_lazy("shared-cost"),
+    "VOIP": gettext_lazy("internet (VoIP)"),
+    "PERSONAL_NUMBER": gettext_lazy("personal (forwarding)"),
+    "PAGER": gettext_lazy("pager"),
+    "UAN": gettext_lazy("company (UAN)"),
+    "VOICEMAIL": gettext_lazy("voicemail"),
+    "UNKNOWN": gettext_lazy("unrecognised"),
+}
+
+#: The region ``phonenumbers`` gives numbers that belong to no country (+800, +882 …).
+NON_GEOGRAPHIC = "001"
+
+
+def destination(number: phonenumbers.PhoneNumber) -> None:
+    """Refuse a phone number the settings do not allow sending to.
+
+    Countries are ISO region codes as ``phonenumbers`` reports them
+    (``region_code_for_number``; ``"001"`` for numbers of no country), checked
+    against ``ALLOWED_COUNTRIES`` (when set) and ``DENIED_COUNTRIES``; the
+    number's type against ``DENIED_NUMBER_TYPES``. Premium-rate and shared-cost
+    numbers are where SMS pumping earns its money.
+    """
+    region = phonenumbers.region_code_for_number(number) or "ZZ"
+    allowed = _names(otp_settings.ALLOWED_COUNTRIES)
+    if (allowed is not None and region not in allowed) or region in (_names(otp_settings.DENIED_COUNTRIES) or ()):
+        raise InvalidInputError(_("Messages cannot be sent to phone numbers of this country."), field="to")
+    kind = NUMBER_TYPES.get(phonenumbers.number_type(number), "UNKNOWN")
+    if kind in (_names(otp_settings.DENIED_NUMBER_TYPES) or ()):
+        raise InvalidInputError(
+            _("Messages cannot be sent to %(kind)s numbers.") % {"kind": _TYPE_LABELS.get(kind, kind)}, field="to"
+        )
+
+
+def _names(value: Any) -> set[str] | None:
+    """A setting's region codes or type names, in capitals (one given as text counts as a list of one)."""
+    if value is None:
+        return None
+    return {str(code).upper() for code in ([value] if isinstance(value, str) else value)}
 
 
 def recipients(value: Any, *, region: str | None = None) -> str | list[str]:

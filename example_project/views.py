@@ -26,7 +26,7 @@ VERIFIED = "otp_verified"  # what the success page shows
 
 @require_http_methods(["GET", "POST"])
 def request_code(request: HttpRequest) -> HttpResponse:
-    form = SendOTPForm(request.POST if request.method == "POST" else None)
+    form = SendOTPForm(request.POST if request.method == "POST" else None, request=request)
     if form.is_valid():
         _remember(request, form)
         return redirect("verify_code")
@@ -38,7 +38,7 @@ def verify_code(request: HttpRequest) -> HttpResponse:
     pending = request.session.get(PENDING)
     if not pending:
         return redirect("request_code")
-    form = VerifyOTPForm(pending["message_id"], request.POST if request.method == "POST" else None)
+    form = VerifyOTPForm(pending["message_id"], request.POST if request.method == "POST" else None, request=request)
     if form.is_valid():
         request.session[VERIFIED] = {
             "message_id": pending["message_id"],
@@ -55,7 +55,7 @@ def resend_code(request: HttpRequest) -> HttpResponse:
     pending = request.session.get(PENDING)
     if not pending:
         return redirect("request_code")
-    form = SendOTPForm({"to": pending["to"], "language": pending["language"]})
+    form = SendOTPForm({"to": pending["to"], "language": pending["language"]}, request=request)
     if form.is_valid():
         _remember(request, form)
         messages.success(request, _("A new code is on its way."))
@@ -77,7 +77,7 @@ def _remember(request: HttpRequest, form: SendOTPForm) -> None:
     log = form.log
     request.session[PENDING] = {
         "message_id": log.message_id,
-        "to": log.to,
+        "to": form.cleaned_data["to"],  # log.to may be a hash (HASH_RECIPIENTS)
         "language": form.cleaned_data.get("language") or "",
         "channel": log.send_channel,
     }

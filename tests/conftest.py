@@ -1,5 +1,7 @@
 import pytest
 import responses as responses_lib
+from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
 
 API = "https://otp.api.engagelab.test/v1/"
 
@@ -9,3 +11,14 @@ def api():
     """A `responses` mock of the EngageLab API; any unmatched request fails the test."""
     with responses_lib.RequestsMock(assert_all_requests_are_fired=False) as mock:
         yield mock
+
+
+@pytest.fixture(autouse=True)
+def _fresh_limits():
+    """Every test starts without the cooldowns, counts and rates another test left in the local caches.
+
+    Only local-memory caches are emptied: a shared one (Redis) may hold others' keys.
+    """
+    for cache in caches.all():
+        if isinstance(cache, LocMemCache):
+            cache.clear()

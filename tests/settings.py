@@ -16,11 +16,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 DATABASES = {"default": env.db("DATABASE_URL", default="sqlite:///:memory:")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Each xdist worker gets its own test database.
+    # Each xdist worker gets its own test database; TEST_DB_TAG keeps two runs
+    # of the suite on one server apart.
     import django
 
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    DATABASES["default"]["TEST"] = {"NAME": f"test_engagelab_dj{django.VERSION[0]}_{worker}"}
+    tag = os.environ.get("TEST_DB_TAG", "")
+    DATABASES["default"]["TEST"] = {"NAME": f"test_engagelab_dj{django.VERSION[0]}{tag}_{worker}"}
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -56,7 +58,9 @@ TEMPLATES = [
     }
 ]
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Room for the load tests' cooldowns: past MAX_ENTRIES (300 by default) the
+# local-memory cache forgets a third of its keys, the limits' among them.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "OPTIONS": {"MAX_ENTRIES": 100_000}}}
 STATIC_URL = "/static/"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

@@ -44,6 +44,12 @@ def example_site():
         yield
 
 
+@pytest.fixture
+def no_cooldown(settings):
+    """For tests that send to one recipient several times on purpose."""
+    settings.ENGAGELAB_OTP = {**settings.ENGAGELAB_OTP, "RESEND_COOLDOWN": 0}
+
+
 def accept(api, message_id="msg-7f3a9c", channel="sms"):
     return api.post(API + "messages", json={"message_id": message_id, "send_channel": channel})
 
@@ -129,7 +135,7 @@ def test_pages_without_a_pending_code_go_home(client, url):
     assert response.status_code == 302 and response.url == "/"
 
 
-def test_resend_sends_a_new_code_for_the_same_recipient(client, api):
+def test_resend_sends_a_new_code_for_the_same_recipient(client, api, no_cooldown):
     accept(api, "msg-first")
     request_code(client)
     api.replace("POST", API + "messages", json={"message_id": "msg-second", "send_channel": "sms"})
@@ -140,7 +146,7 @@ def test_resend_sends_a_new_code_for_the_same_recipient(client, api):
     assert list(MessageLog.objects.values_list("to", flat=True)) == [PHONE, PHONE]
 
 
-def test_resend_too_soon_shows_the_rate_limit(client, api):
+def test_resend_too_soon_shows_the_rate_limit(client, api, no_cooldown):
     accept(api, "msg-first")
     request_code(client)
     api.replace("POST", API + "messages", status=400, json={"code": 3004, "message": "frequency limit"})
@@ -150,11 +156,21 @@ def test_resend_too_soon_shows_the_rate_limit(client, api):
     assert client.session[PENDING]["message_id"] == "msg-first", "the first code stays valid"
 
 
+def test_resend_within_the_cooldown_says_how_long_to_wait(client, api):
+    accept(api, "msg-first")
+    request_code(client)
+    response = client.post("/verify/resend/", follow=True)
+    html = page(response)
+    assert 'class="alert alert-error"' in html and re.search(r"Please try again in \d+ seconds\.", html)
+    assert len(api.calls) == 1, "the cooldown refuses before any request"
+    assert client.session[PENDING]["message_id"] == "msg-first", "the first code stays valid"
+
+
 def test_resend_is_post_only(client):
     assert client.get("/verify/resend/").status_code == 405
 
 
-def test_success_page_is_cleared_by_a_new_request(client, api):
+def test_success_page_is_cleared_by_a_new_request(client, api, no_cooldown):
     accept(api, "msg-one")
     request_code(client)
     session = client.session

@@ -243,6 +243,18 @@ def test_verify_malformed_code_is_a_code_error_without_request(api, value):
     assert len(api.calls) == 0
 
 
+def test_the_typed_code_is_never_written_back_into_the_page(api):
+    api.post(API + "verifications", json={"message_id": "m1", "verify_code": "Zq83Xk", "verified": False})
+    form, valid = verify_form("Zq83Xk")
+    assert not valid and "Zq83Xk" not in str(form) and 'autocomplete="one-time-code"' in str(form)
+
+
+def test_an_unknown_language_is_refused_without_echoing_it(api):
+    form, valid = send_form(language="en\x00<b>")
+    assert not valid and form.errors == {"language": ["Select one of the languages offered."]}
+    assert not api.calls
+
+
 def test_verify_expired_or_used_code_is_non_field(api):
     api.post(API + "verifications", status=400, json={"code": 3003, "message": "code already verified"})
     form, valid = verify_form()

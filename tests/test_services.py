@@ -41,6 +41,12 @@ def otp_settings(**changes):
     return override_settings(ENGAGELAB_OTP={k: v for k, v in values.items() if v is not ...})
 
 
+@pytest.fixture
+def no_cooldown(settings):
+    """For tests that send to one recipient several times on purpose (the limits have their own tests)."""
+    settings.ENGAGELAB_OTP = {**settings.ENGAGELAB_OTP, "RESEND_COOLDOWN": 0}
+
+
 def accepted(api, path="messages", message_id="m1", channel="sms"):
     api.post(API + path, json={"message_id": message_id, "send_channel": channel})
 
@@ -93,7 +99,7 @@ def test_send_otp_writes_pending_then_accepted(api, received):
 
 
 @pytest.mark.parametrize("in_transaction", [False, True])
-def test_a_repeated_message_id_still_settles_the_row(api, in_transaction):
+def test_a_repeated_message_id_still_settles_the_row(api, in_transaction, no_cooldown):
     from django.db import transaction
 
     api.add("POST", API + "messages", json={"message_id": "dup", "send_channel": "sms"})
@@ -254,7 +260,7 @@ def test_missing_template_id_is_a_configuration_error(api):
 # ---------------------------------------------------------------- settings
 
 
-def test_override_settings_takes_effect_at_once(api):
+def test_override_settings_takes_effect_at_once(api, no_cooldown):
     api.post(API + "messages", json={"message_id": "m1", "send_channel": "sms"})
     api.post("https://other.engagelab.test/v2/messages", json={"message_id": "m2", "send_channel": "sms"})
     api.post(API + "messages", json={"message_id": "m3", "send_channel": "sms"})
@@ -362,7 +368,7 @@ def all_stored_text() -> str:
     return json.dumps(list(MessageLog.objects.values_list(*columns)), default=str)
 
 
-def test_codes_are_never_stored(api):
+def test_codes_are_never_stored(api, no_cooldown):
     accepted(api, "codes", "m1")
     accepted(api, "custom-messages", "m2")
     accepted(api, "messages", "m3")
@@ -380,7 +386,7 @@ def test_codes_are_never_stored(api):
     assert "Bob" in stored  # the scan does see the parameters
 
 
-def test_codes_and_secrets_are_never_logged(caplog):
+def test_codes_and_secrets_are_never_logged(caplog, no_cooldown):
     answers = {
         1: (200, {"message_id": "m1", "send_channel": "sms"}),
         2: (200, {"message_id": "m1", "verify_code": CODE, "verified": True}),

@@ -22,7 +22,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from ..privacy import mask_recipient
+from ..privacy import hide_recipients, mask_recipient
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,7 +53,7 @@ class CallbackEvent:
             "message_id": self.message_id,  # type: ignore[attr-defined]
             "event": self.event,  # type: ignore[attr-defined]
             "occurred_at": self.occurred_at,
-            "raw": self.raw,
+            "raw": hide_recipients(self.raw),  # HASH_RECIPIENTS: no number kept here either
         }
 
 
