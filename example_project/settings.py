@@ -75,16 +75,22 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = env("STATIC_ROOT", default=None)  # for collectstatic
 
+SIMULATOR_URL = "http://127.0.0.1:8025/v1/"
+API_URL = env("ENGAGELAB_OTP_API_URL", default=SIMULATOR_URL)
+# Out of the box the site talks to the local simulator (`make demo`), whose
+# demo credentials are public; any other API URL needs real credentials.
+_ON_SIMULATOR = API_URL == SIMULATOR_URL
+
 ENGAGELAB_OTP = {
-    "DEV_KEY": env("ENGAGELAB_OTP_DEV_KEY", default=None),
-    "DEV_SECRET": env("ENGAGELAB_OTP_DEV_SECRET", default=None),
-    "API_URL": env("ENGAGELAB_OTP_API_URL", default="http://127.0.0.1:8025/v1/"),
+    "DEV_KEY": env("ENGAGELAB_OTP_DEV_KEY", default="demo-key" if _ON_SIMULATOR else None),
+    "DEV_SECRET": env("ENGAGELAB_OTP_DEV_SECRET", default="demo-secret" if _ON_SIMULATOR else None),
+    "API_URL": API_URL,
     "TEMPLATE_ID": env("ENGAGELAB_OTP_TEMPLATE_ID", default="demo-otp"),
     "LANGUAGE": env("ENGAGELAB_OTP_LANGUAGE", default="default"),
     "TIMEOUT": env.float("ENGAGELAB_OTP_TIMEOUT", default=10.0),
     "DEFAULT_REGION": env("ENGAGELAB_OTP_DEFAULT_REGION", default=None),
-    "WEBHOOK_USERNAME": env("ENGAGELAB_OTP_WEBHOOK_USERNAME", default=None),
-    "WEBHOOK_SECRET": env("ENGAGELAB_OTP_WEBHOOK_SECRET", default=None),
+    "WEBHOOK_USERNAME": env("ENGAGELAB_OTP_WEBHOOK_USERNAME", default="demo" if _ON_SIMULATOR else None),
+    "WEBHOOK_SECRET": env("ENGAGELAB_OTP_WEBHOOK_SECRET", default="demo-webhook-secret" if _ON_SIMULATOR else None),
     "WEBHOOK_AUTHORIZATION": env("ENGAGELAB_OTP_WEBHOOK_AUTHORIZATION", default=None),
 }
 

@@ -10,16 +10,17 @@ from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.test import override_settings
 
-from django_engagelab_otp.webhooks.checks import check_webhook_settings
+from django_engagelab_otp.webhooks.checks import check_webhook_deployment, check_webhook_settings
 
 from .settings import ENGAGELAB_OTP
 
 REDIS = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:6379/0"}
 
 
-def ids(caches=None, **changes) -> set[str]:
+def ids(caches=None, *, deploy=False, **changes) -> set[str]:
     with override_settings(ENGAGELAB_OTP={**ENGAGELAB_OTP, **changes}, CACHES=caches or {"default": REDIS}):
-        return {message.id for message in check_webhook_settings()}
+        found = {message.id for message in check_webhook_settings()}
+        return found | {message.id for message in check_webhook_deployment()} if deploy else found
 
 
 def test_unauthenticated_callbacks_are_a_warning():
@@ -43,11 +44,14 @@ def test_nonce_cache_must_exist_and_be_shared():
     signed = {"WEBHOOK_USERNAME": "u", "WEBHOOK_SECRET": "s"}
     assert ids(**signed, WEBHOOK_NONCE_CACHE="missing") == {"django_engagelab_otp.E103"}
     local = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    assert ids(local, **signed) == {"django_engagelab_otp.W102"}
+    # A per-process cache is fine while developing; `check --deploy` warns.
+    assert ids(local, **signed) == set()
+    assert ids(local, deploy=True, **signed) == {"django_engagelab_otp.W103"}
+    assert ids(deploy=True, **signed) == set()  # Redis is shared
     dummy = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
     assert ids(dummy, **signed) == {"django_engagelab_otp.W102"}
     # Without signatures there are no nonces to keep.
-    assert ids(local, WEBHOOK_AUTHORIZATION="Bearer x") == set()
+    assert ids(local, deploy=True, WEBHOOK_AUTHORIZATION="Bearer x") == set()
 
 
 def test_manage_py_check_reports_them():

@@ -12,10 +12,8 @@ from ..conf import otp_settings
 ID = "django_engagelab_otp"
 
 # Caches that cannot stop a replay sent to another process (or at all).
-_LOCAL_CACHES = {
-    "django.core.cache.backends.dummy.DummyCache": "remembers nothing: every replayed callback is accepted",
-    "django.core.cache.backends.locmem.LocMemCache": "is per process: a replay sent to another process is accepted",
-}
+_FORGETFUL_CACHE = "django.core.cache.backends.dummy.DummyCache"
+_PER_PROCESS_CACHE = "django.core.cache.backends.locmem.LocMemCache"
 
 
 @register(Tags.security)
@@ -49,9 +47,32 @@ def check_webhook_settings(app_configs: Any = None, **kwargs: Any) -> list:
     return messages
 
 
+@register(Tags.security, deploy=True)
+def check_webhook_deployment(app_configs: Any = None, **kwargs: Any) -> list:
+    """``check --deploy``: a per-process nonce cache is fine in development, not on a site with several."""
+    if not (otp_settings.WEBHOOK_USERNAME and otp_settings.WEBHOOK_SECRET):
+        return []
+    if _nonce_cache_backend() != _PER_PROCESS_CACHE:
+        return []
+    return [
+        Warning(
+            f"The cache that remembers callback nonces ({otp_settings.WEBHOOK_NONCE_CACHE!r}) is per process: "
+            "a replay sent to another process is accepted.",
+            hint="Point ENGAGELAB_OTP['WEBHOOK_NONCE_CACHE'] at a shared cache, e.g. "
+            "django.core.cache.backends.redis.RedisCache.",
+            id=f"{ID}.W103",
+        )
+    ]
+
+
+def _nonce_cache_backend() -> str | None:
+    alias = otp_settings.WEBHOOK_NONCE_CACHE
+    return settings.CACHES.get(alias, {}).get("BACKEND") if isinstance(alias, str) else None
+
+
 def _nonce_cache_messages() -> list:
     alias = otp_settings.WEBHOOK_NONCE_CACHE
-    backend = settings.CACHES.get(alias, {}).get("BACKEND") if isinstance(alias, str) else None
+    backend = _nonce_cache_backend()
     if backend is None:
         return [
             Error(
@@ -60,10 +81,11 @@ def _nonce_cache_messages() -> list:
                 id=f"{ID}.E103",
             )
         ]
-    if backend in _LOCAL_CACHES:
+    if backend == _FORGETFUL_CACHE:
         return [
             Warning(
-                f"The cache that remembers callback nonces ({alias!r}) {_LOCAL_CACHES[backend]}.",
+                f"The cache that remembers callback nonces ({alias!r}) remembers nothing: "
+                "every replayed callback is accepted.",
                 hint="Point ENGAGELAB_OTP['WEBHOOK_NONCE_CACHE'] at a shared cache, e.g. "
                 "django.core.cache.backends.redis.RedisCache.",
                 id=f"{ID}.W102",
