@@ -24,7 +24,7 @@ from .conf import otp_settings
 from .errors import failure
 from .exceptions import EngageLabError
 from .models import MessageLog
-from .privacy import mask_recipient, redact_params, stored_recipient
+from .privacy import Masked, redact_params, stored_recipient
 from .signals import message_failed, message_sent, otp_verified
 from .transport import get_client
 
@@ -200,7 +200,7 @@ def _send(
     log.send_channel = result.send_channel[:_CHANNEL_LENGTH]  # a channel newer than this code must not crash
     _settle_accepted(log)
     logger.info(
-        "EngageLab %s %s to %s accepted on %s", kind, result.message_id, mask_recipient(log.to), result.send_channel
+        "EngageLab %s %s to %s accepted on %s", kind, result.message_id, Masked(log.to), result.send_channel
     )
     _notify(message_sent, log=log)
     return log
@@ -242,7 +242,7 @@ def _settle_failed(log: MessageLog, error: EngageLabError) -> None:
     # must act or the outcome is unknown. repr() holds the code and the platform's
     # text, already scrubbed; never a credential or a code.
     level = logging.ERROR if error.operator or error.outcome_unknown else logging.WARNING
-    logger.log(level, "EngageLab %s to %s %s: %r", log.kind, mask_recipient(log.to), status, error)
+    logger.log(level, "EngageLab %s to %s %s: %r", log.kind, Masked(log.to), status, error)
     _notify(message_failed, log=log, error=error)
 
 

@@ -8,6 +8,7 @@ configuration.
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 
@@ -20,6 +21,9 @@ from .errors import failure
 
 _lock = threading.Lock()
 _clients: dict[tuple[Any, ...], Any] = {}
+#: (what the settings were, the client for them): the answer to every call
+#: until the settings change, without rebuilding the options each time.
+_current: tuple[tuple[Any, ...], Any] | None = None
 
 
 def client_options() -> dict[str, Any]:
@@ -46,6 +50,23 @@ def client_options() -> dict[str, Any]:
 
 def get_client() -> Any:
     """The configured client (shared, thread-safe)."""
+    global _current
+    # The settings dict is replaced (and setting_changed clears this) by
+    # override_settings; the credentials may also come from the environment.
+    marker = (
+        id(otp_settings.user_settings()),
+        os.environ.get("ENGAGELAB_OTP_DEV_KEY"),
+        os.environ.get("ENGAGELAB_OTP_DEV_SECRET"),
+    )
+    current = _current
+    if current is not None and current[0] == marker:
+        return current[1]
+    client = _build_client()
+    _current = (marker, client)
+    return client
+
+
+def _build_client() -> Any:
     backend = otp_settings.BACKEND
     options = client_options()
     cache_key = (backend, *sorted((k, repr(v)) for k, v in options.items()))
@@ -67,7 +88,9 @@ def backend_class(path: str) -> Any:
 
 
 def reset_clients() -> None:
+    global _current
     with _lock:
+        _current = None
         for client in _clients.values():
             close = getattr(client, "close", None)
             if close:
