@@ -2,8 +2,11 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
-PYTHON_NEW ?= $(shell command -v python3.12 || ls $$HOME/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | tail -n1)
+# The first interpreter of each version that really runs (a pyenv shim may not).
+find_python = $(shell for p in $$(command -v python$(1)) $$HOME/.pyenv/versions/$(1)*/bin/python$(1) /usr/bin/python$(1); do \
+	[ -x "$$p" ] && "$$p" -c "" 2>/dev/null && { echo "$$p"; break; }; done)
+PYTHON ?= $(or $(call find_python,3.11),$(shell command -v python3))
+PYTHON_NEW ?= $(call find_python,3.12)
 VENV := .venv
 VENV_NEW := .venv-django6
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test

@@ -60,13 +60,21 @@ def split_answer(answer: bytes) -> tuple[int, dict[str, str], bytes]:
     return status, headers, body
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
-    """Poll until ``predicate()`` is truthy; fail the test when it never is."""
+def wait_for(predicate: Callable[[], Any], timeout: float = 30.0) -> Any:
+    """Poll until ``predicate()`` is truthy; fail the test when it never is.
+
+    The deadline is generous, for a busy machine: it costs nothing when the
+    condition is met early. The pause between two polls grows to 0.1 s, so
+    that a slow wait does not take the CPU (or a shared database connection)
+    from the threads it is waiting for.
+    """
     deadline = time.monotonic() + timeout
+    pause = 0.005
     while True:
         value = predicate()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.01)
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)

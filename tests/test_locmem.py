@@ -127,7 +127,7 @@ MISBEHAVING = [m for m in MAGIC if m.family is not Family.LIFECYCLE]
 @pytest.fixture(scope="module")
 def simulator():
     with Simulator() as sim:
-        sim.platform.hang_seconds = 1
+        sim.platform.hang_seconds = 60  # far beyond the read timeout below; the simulator's stop ends it
         sim.platform.slow_ms = 1
         sim.platform.drip_seconds = 0.001
         yield sim
@@ -138,7 +138,7 @@ def test_each_magic_recipient_behaves_as_over_http(simulator, fresh, magic):
     """The in-memory answer is what the HTTP client makes of the simulator's answer."""
     simulator.platform.reset()
     over_http = EngageLabClient(
-        "demo-key", "demo-secret", api_url=simulator.url, timeout=0.3, retry_backoff=0, retry_jitter=0
+        "demo-key", "demo-secret", api_url=simulator.url, timeout=1.0, retry_backoff=0, retry_jitter=0
     )
     outcomes = []
     for backend in (over_http, client(retry_backoff=0, retry_jitter=0)):

@@ -112,7 +112,7 @@ def test_stuck_and_undelivered_lifecycles(sim, receiver):
     stuck = send(sim, by_name("lifecycle-stuck").phone)
     failed = send(sim, by_name("lifecycle-undelivered").email)
     wait_for(lambda: len(statuses(receiver, failed)) == 3)
-    assert sim.callbacks.wait_idle()
+    assert sim.callbacks.wait_idle(timeout=30)
     assert [status for status, _ in statuses(receiver, stuck)] == ["plan", "sent"]
     assert statuses(receiver, failed)[-1] == ("delivered_failed", "email")
     last = [row for row in rows(receiver) if row["message_id"] == failed][-1]
@@ -134,7 +134,8 @@ def test_failed_deliveries_are_retried_with_a_fresh_signature():
         ) as sim,
     ):
         message_id = send(sim)
-        wait_for(lambda: len(receiver.requests) == 3)
+        # The receiver records a request before answering it; the dispatcher records the attempt after the answer.
+        wait_for(lambda: len(sim.callbacks.deliveries) == 3)
         first, second, third = receiver.requests
         assert first.body == second.body == third.body
         nonces = {seen.headers["X-CALLBACK-ID"].split(";")[1] for seen in receiver.requests}
@@ -152,9 +153,18 @@ def test_deliveries_give_up_after_the_last_attempt():
     ):
         send(sim)
         wait_for(lambda: len(sim.callbacks.deliveries) == 2)
-        assert sim.callbacks.wait_idle()
+        assert sim.callbacks.wait_idle(timeout=30)
         assert not any(d.ok for d in sim.callbacks.deliveries) and sim.callbacks.deliveries[0].error
         assert "X-CALLBACK-ID" not in receiver.requests[0].headers  # unsigned without credentials
+
+
+def test_held_rows_wait_for_the_end_of_the_block_then_go_out_together(sim, receiver):
+    with sim.callbacks.held():
+        message_id = send(sim)  # the platform schedules the rows before it answers
+        assert not sim.callbacks.wait_idle(timeout=0.2)  # due, yet not posted
+        assert not receiver.requests and not sim.callbacks.deliveries
+    wait_for(lambda: len(statuses(receiver, message_id)) == 3)
+    assert [len(seen.json()["rows"]) for seen in receiver.requests] == [3]
 
 
 def test_dispatcher_refuses_other_schemes_and_hides_its_secret():
@@ -174,7 +184,8 @@ def test_callbacks_reach_the_apps_view_and_move_the_history(live_server, setting
         callback_url=live_server.url + "/engagelab/callback/", webhook_username=USERNAME, webhook_secret=SECRET
     )
     settings.ENGAGELAB_OTP = {**settings.ENGAGELAB_OTP, "WEBHOOK_USERNAME": USERNAME, "WEBHOOK_SECRET": SECRET}
-    log = send_otp(PHONE)
+    with sim.callbacks.held():  # no row may arrive before send_otp has stored the message id it names
+        log = send_otp(PHONE)
     wait_for(lambda: MessageLog.objects.get(pk=log.pk).status == "delivered")
     assert verify_otp(log.message_id, sim.platform.last_code(PHONE)) is True
     wait_for(lambda: MessageLog.objects.get(pk=log.pk).status == "verified")

@@ -52,21 +52,21 @@ def test_handler_is_threaded_http11_without_nagle(sim):
     assert Handler.disable_nagle_algorithm is True and Handler.protocol_version == "HTTP/1.1"
     assert sim.server.daemon_threads
     # A request that waits does not hold up another one.
-    sim.platform.slow_ms = 5000
+    sim.platform.slow_ms = 60_000  # only the stop below ends it
     outcome = []
 
     def send_slowly() -> None:
         try:
-            send_to(sim, session(), "fault-slow", timeout=10)
+            send_to(sim, session(), "fault-slow", timeout=30)
         except requests.ConnectionError as error:
             outcome.append(error)
 
     slow = threading.Thread(target=send_slowly)
     slow.start()
     wait_for(lambda: sim.platform.messages)
-    assert requests.get(sim.base_url + "/_simulator/health", timeout=2).json()["status"] == "ok"
+    assert requests.get(sim.base_url + "/_simulator/health", timeout=30).json()["status"] == "ok"
     sim.stop()  # ends the slow answer at once
-    slow.join(5)
+    slow.join(30)
     assert not slow.is_alive() and outcome  # closed without an answer
 
 
@@ -193,6 +193,9 @@ def test_answer_faults(sim, http):
 
 
 def test_connection_faults(sim, http):
+    # The server stays silent far longer than the client waits (the fixture's stop ends it): a late client still
+    # sees the silence. The stall's headers and half body must come within the read timeout: 1 s on a busy machine.
+    sim.platform.hang_seconds = 60
     with pytest.raises(requests.ConnectionError):
         send_to(sim, http, "fault-drop")
     with pytest.raises((requests.ConnectionError, requests.exceptions.ChunkedEncodingError)):
@@ -200,7 +203,7 @@ def test_connection_faults(sim, http):
     with pytest.raises(requests.ReadTimeout):
         send_to(sim, http, "fault-hang", timeout=0.2)
     with pytest.raises(requests.ConnectionError):
-        send_to(sim, http, "fault-stall", timeout=0.2)
+        send_to(sim, http, "fault-stall", timeout=1.0)
     assert len(sim.platform.messages) == 4
     assert http.get(sim.url + "template-configs").status_code == 200  # the session recovers
 
@@ -234,7 +237,7 @@ def test_stop_ends_hanging_connections(sim):
 
 
 def test_latency_knob(sim, http):
-    sim.platform.latency_ms = 1000
+    sim.platform.latency_ms = 60_000  # far beyond the timeout, even for a client that wakes up late
     with pytest.raises(requests.ReadTimeout):
         http.get(sim.url + "template-configs", timeout=0.2)
     answer = requests.post(sim.base_url + "/_simulator/config", json={"latency_ms": 0})

@@ -30,8 +30,10 @@ ROOT = Path(__file__).resolve().parent.parent
 def sim(engagelab_simulator, settings):
     engagelab_simulator.platform.slow_ms = 10
     engagelab_simulator.platform.drip_seconds = 0.001
-    engagelab_simulator.platform.hang_seconds = 1
-    settings.ENGAGELAB_OTP = {**settings.ENGAGELAB_OTP, "TIMEOUT": 0.3, "RETRY_BACKOFF": 0, "RETRY_JITTER": 0}
+    # A hang outlasts the read timeout by far (the simulator's stop ends it), and the read timeout leaves a busy
+    # machine time for every answer that should come: only the hang and the stall wait for it.
+    engagelab_simulator.platform.hang_seconds = 60
+    settings.ENGAGELAB_OTP = {**settings.ENGAGELAB_OTP, "TIMEOUT": 1.0, "RETRY_BACKOFF": 0, "RETRY_JITTER": 0}
     return engagelab_simulator
 
 
@@ -143,17 +145,17 @@ def test_command_serves_until_ctrl_c():
             url + "messages",
             json={"to": PHONE, "template": {"id": "demo-otp"}},
             auth=("demo-key", "demo-secret"),
-            timeout=5,
+            timeout=30,
         )
         assert answer.status_code == 200
-        code = requests.get(url.replace("/v1/", "/_simulator/last-code"), params={"to": PHONE}, timeout=5).json()
+        code = requests.get(url.replace("/v1/", "/_simulator/last-code"), params={"to": PHONE}, timeout=30).json()
         lines = []
         while not any(code["code"] in line for line in lines):
             lines.append(process.stdout.readline())
         assert "+86 187****5678" in lines[-1]
     finally:
         process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=10)
+        out, err = process.communicate(timeout=30)
     assert process.returncode == 0
     assert "Stopping the simulator." in out
     assert "Traceback" not in err and "Traceback" not in out
@@ -165,7 +167,7 @@ def test_command_stops_on_sigterm():
     while "Ctrl-C" not in greeting[-1]:
         greeting.append(process.stdout.readline())
     process.send_signal(signal.SIGTERM)
-    out, err = process.communicate(timeout=10)
+    out, err = process.communicate(timeout=30)
     assert process.returncode == 0 and "Traceback" not in err
     text = "".join(greeting) + out
     assert "callbacks: http://127.0.0.1:9/cb/ (unsigned)" in text and "s3cr3t-value" not in text

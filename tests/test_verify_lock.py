@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from io import StringIO
 
 import pytest
@@ -102,7 +103,8 @@ def verify_waiting_for_sqlite(message_id, code):
 
     A file database waits for its lock (the busy timeout); the in-memory one of
     the tests fails at once instead, in the reservation, before any request.
-    PostgreSQL never gets here.
+    PostgreSQL never gets here. The short pause lets the thread holding the
+    lock finish instead of racing eleven spinning threads for the CPU.
     """
     while True:
         try:
@@ -110,6 +112,7 @@ def verify_waiting_for_sqlite(message_id, code):
         except OperationalError as error:
             if connection.vendor != "sqlite" or "locked" not in str(error):
                 raise
+        time.sleep(0.001)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -26,6 +26,11 @@ attempt is signed afresh, with a new timestamp and nonce: a receiver accepts a
 nonce once, and may have recorded the first attempt's nonce before failing,
 so re-sending the same signature would be refused as a replay. Deduplication
 of the rows themselves is the receiver's job, as with the real platform.
+
+Holding: inside ``with dispatcher.held():`` rows are scheduled as usual but
+none is posted; those that fell due go out together when the block ends. A
+test holds the callbacks while its client records the answer to a send, so
+that the rows cannot arrive before the message id they name is stored.
 """
 
 from __future__ import annotations
@@ -41,7 +46,8 @@ import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -121,6 +127,7 @@ class CallbackDispatcher:
         self._busy = 0
         self._condition = threading.Condition()
         self._stopping = False
+        self._holds = 0
         self._thread: threading.Thread | None = None
 
     def __repr__(self) -> str:
@@ -145,6 +152,18 @@ class CallbackDispatcher:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Post nothing inside the block; rows due by its end are posted after it (blocks nest)."""
+        with self._condition:
+            self._holds += 1
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._holds -= 1
+                self._condition.notify_all()
 
     def pending(self) -> int:
         """Scheduled POSTs and rows not yet delivered (including future ones)."""
@@ -227,6 +246,9 @@ class CallbackDispatcher:
                 if self._stopping:
                     return None
                 now = time.monotonic()
+                if self._holds:
+                    self._condition.wait()  # held(): woken when the block ends
+                    continue
                 if self._jobs and self._jobs[0].due <= now:
                     batch = []
                     while self._jobs and self._jobs[0].due <= now and len(batch) < self.max_batch:
