@@ -11,7 +11,7 @@ details go to the log.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django import forms
@@ -47,6 +47,19 @@ class EngageLabErrorsMixin:
 
     #: The request the form serves; its client IP and user are rate-limited when given.
     request: HttpRequest | None = None
+
+    def call_platform(self, action: str, call: Callable[[], Any]) -> bool:
+        """Apply the client rates for ``action``, then ``call``; a refusal becomes a form error.
+
+        Returns whether the call went through.
+        """
+        try:
+            limits.check_client(self.request, action)
+            call()
+        except EngageLabError as error:
+            self.add_engagelab_error(error)
+            return False
+        return True
 
     def add_engagelab_error(self, error: EngageLabError) -> None:
         if error.operator and error.log is None:
@@ -108,16 +121,13 @@ class SendOTPForm(EngageLabErrorsMixin, forms.Form):
         cleaned = super().clean()
         if self.errors:
             return cleaned
-        try:
-            limits.check_client(self.request, "send")
+
+        def send() -> None:
             self.log = services.send_otp(
-                cleaned["to"],
-                self.template_id,
-                language=cleaned.get("language") or None,
-                params=self.params,
+                cleaned["to"], self.template_id, language=cleaned.get("language") or None, params=self.params
             )
-        except EngageLabError as error:
-            self.add_engagelab_error(error)
+
+        self.call_platform("send", send)
         return cleaned
 
 
@@ -159,11 +169,11 @@ class VerifyOTPForm(EngageLabErrorsMixin, forms.Form):
         cleaned = super().clean()
         if self.errors:
             return cleaned
-        try:
-            limits.check_client(self.request, "verify")
+
+        def verify() -> None:
             self.verified = services.verify_otp(self.message_id, cleaned["code"])
-        except EngageLabError as error:
-            self.add_engagelab_error(error)
+
+        if not self.call_platform("verify", verify):
             return cleaned
         if not self.verified:
             self.add_error("code", ValidationError(WRONG_CODE, code="wrong_code"))
