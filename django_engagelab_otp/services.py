@@ -13,9 +13,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
+from functools import partial
 from typing import Any
 
-from django.db import IntegrityError, router, transaction
+from django.db import DatabaseError, IntegrityError, router, transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -27,6 +28,7 @@ from .models import MessageLog
 from .privacy import Masked, redact_params, stored_recipient
 from .signals import message_failed, message_sent, otp_verified
 from .transport import get_client
+from .webhooks.processing import catch_up
 
 logger = logging.getLogger("django_engagelab_otp")
 
@@ -203,6 +205,10 @@ def _send(
         "EngageLab %s %s to %s accepted on %s", kind, result.message_id, Masked(log.to), result.send_channel
     )
     _notify(message_sent, log=log)
+    # The platform may call back before the id above is committed; such rows
+    # are stored unlinked. Looked for once the id is visible to the callback
+    # view (at once in autocommit, else when the caller's transaction commits).
+    transaction.on_commit(partial(_catch_up, log), using=router.db_for_write(MessageLog))
     return log
 
 
@@ -230,6 +236,14 @@ def _settle_accepted(log: MessageLog) -> None:
             "send_channel",
             error_message=f"accepted, but the platform's message id {duplicate} is already held by another row",
         )
+
+
+def _catch_up(log: MessageLog) -> None:
+    try:
+        catch_up(log)
+    except DatabaseError as error:
+        # Not lost: the rows are stored, and the message's next callback links them.
+        logger.error("EngageLab %s: early callbacks not replayed yet (%s)", log.message_id, type(error).__name__)
 
 
 def _settle_failed(log: MessageLog, error: EngageLabError) -> None:

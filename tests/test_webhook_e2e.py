@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.db.models.signals import pre_save
 from engagelab_otp import WebhookVerifier
 
 from django_engagelab_otp import send_otp
@@ -82,3 +83,29 @@ def test_callbacks_signed_with_another_secret_change_nothing(live_server, signed
     assert {delivery.status for delivery in sim.callbacks.deliveries} == {401}
     assert MessageLog.objects.get(pk=log.pk).status == "accepted"
     assert not MessageEvent.objects.exists()
+
+
+def test_callbacks_that_arrive_before_the_send_answer_is_saved_still_deliver_it(
+    live_server, signed_site, make_engagelab_simulator
+):
+    sim = _simulator(make_engagelab_simulator, live_server)
+    _configure(signed_site)
+
+    def answer_late(sender, instance, update_fields=None, **kwargs):
+        # The settle of send_otp: wait here until the platform has told this site everything.
+        if update_fields and "message_id" in update_fields:
+            assert sim.callbacks.wait_idle(timeout=30)
+
+    pre_save.connect(answer_late, sender=MessageLog, weak=False)
+    try:
+        log = send_otp(PHONE)
+    finally:
+        pre_save.disconnect(answer_late, sender=MessageLog)
+
+    assert sim.callbacks.deliveries and all(delivery.ok for delivery in sim.callbacks.deliveries)
+    assert log.status == "delivered"  # replayed before send_otp returned
+    assert list(log.events.order_by("occurred_at", "id").values_list("event", flat=True)) == [
+        "plan",
+        "sent",
+        "delivered",
+    ]

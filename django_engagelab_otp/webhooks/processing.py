@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -60,6 +61,35 @@ class Summary:
 
 def apply(events: Iterable[CallbackEvent]) -> Summary:
     """Store a batch of events, move the messages they concern, then (after commit) send the signals."""
+    summary, unknown = _apply(events)
+    if unknown:
+        # A send may have saved one of these ids while this batch was applied
+        # (its callback overtook its answer). Each side looks for the other
+        # after its own commit, so one of them always replays the message.
+        _apply((), recheck=unknown)
+    return summary
+
+
+def catch_up(log: MessageLog) -> None:
+    """Replay status rows that arrived before ``log`` had its message id.
+
+    The platform may call back before the send's answer is saved; those rows
+    are stored unlinked (a message it did not know yet). Called by the send
+    once the id is committed; one indexed query when nothing overtook it.
+    """
+    if not log.message_id:
+        return
+    overtaken = MessageEvent.objects.filter(
+        kind=MessageEvent.Kind.MESSAGE_STATUS, message_id=log.message_id, log__isnull=True
+    )
+    if not overtaken.exists():
+        return
+    _apply((), recheck={log.message_id})
+    log.refresh_from_db(fields=LOG_FIELDS)
+
+
+def _apply(events: Iterable[CallbackEvent], recheck: AbstractSet[str] = frozenset()) -> tuple[Summary, set[str]]:
+    """One transaction; also replays the ``recheck`` messages from their stored rows. Returns the unknown ids too."""
     unique: dict[tuple, CallbackEvent] = {}
     for event in events:
         unique.setdefault(event.key, event)
@@ -70,11 +100,11 @@ def apply(events: Iterable[CallbackEvent]) -> Summary:
     summary = Summary(events=len(batch))
     database = router.db_for_write(MessageEvent)
     with transaction.atomic(using=database):
-        logs = _lock_logs({event.message_id for event in batch if event.message_id})
-        moving = {event.message_id for event in statuses if event.message_id in logs}
+        logs = _lock_logs({event.message_id for event in batch if event.message_id} | recheck)
+        moving = {event.message_id for event in statuses if event.message_id in logs} | (recheck & logs.keys())
         history, orphans = _history(moving)
         known_others = _known_keys(others)
-        changed = _advance(logs, statuses, history, outbox, timezone.now())
+        changed = _advance(logs, statuses, history, outbox, timezone.now(), recheck)
         stored_keys = {event.key for events in history.values() for event in events}
         records = [
             MessageEvent(log=logs.get(event.message_id), **event.record_fields())
@@ -89,9 +119,10 @@ def apply(events: Iterable[CallbackEvent]) -> Summary:
             if event.key not in known_others:
                 outbox.append(_announce(event, logs))
         transaction.on_commit(partial(_dispatch, outbox), using=database)
-    summary.unknown_messages = sum(1 for event in statuses if event.message_id not in logs)
+    unknown = {event.message_id for event in statuses if event.message_id not in logs}
+    summary.unknown_messages = len(unknown)
     summary.status_changes = sum(1 for signal, _ in outbox if signal is signals.message_status_changed)
-    return summary
+    return summary, unknown
 
 
 # --------------------------------------------------------------------- reading
@@ -144,24 +175,27 @@ def _advance(
     history: dict[str, list[MessageStatusEvent]],
     outbox: list[tuple[Signal, dict[str, Any]]],
     now: datetime,
+    recheck: AbstractSet[str],
 ) -> list[MessageLog]:
-    arrived: dict[str, list[MessageStatusEvent]] = defaultdict(list)
+    arrived: dict[str, list[MessageStatusEvent]] = {message_id: [] for message_id in recheck if message_id in logs}
     for event in statuses:
         if event.message_id in logs:
-            arrived[event.message_id].append(event)
+            arrived.setdefault(event.message_id, []).append(event)
     changed = []
     for message_id, events in arrived.items():
         stored = {event.key for event in history.get(message_id, ())}
         fresh = [event for event in events if event.key not in stored]
-        if not fresh:
+        if not fresh and message_id not in recheck:
             continue  # only duplicates: nothing new happened
         log = logs[message_id]
         previous = log.status
         every = [*history.get(message_id, ()), *fresh]
+        if not every:
+            continue
         if _settle(log, replay(every), every, now):
             changed.append(log)
         if log.status != previous:
-            cause = _cause(log, fresh)
+            cause = _cause(log, fresh or every)
             outbox.append(
                 (
                     signals.message_status_changed,
