@@ -1,6 +1,6 @@
 """Cost per call of ``send_otp`` beside bare HTTP loops, against a local server.
 
-Five loops send the same OTP request to the same local server, each in its own
+Six loops send the same OTP request to the same local server, each in its own
 process (so that none shares the interpreter with the server):
 
 * ``requests.Session().post`` — a kept-alive connection, nothing else;
@@ -8,13 +8,22 @@ process (so that none shares the interpreter with the server):
 * this project's ``EngageLabClient`` on its own — the HTTP layer, no Django;
 * ``send_otp`` with Django on SQLite — validation, the client, and the two
   writes of its ``MessageLog`` row (``pending`` before, ``accepted`` after);
-* ``send_otp`` with Django on PostgreSQL, when one answers.
+* ``send_otp`` with Django on PostgreSQL, when one answers, and on the same
+  server with ``synchronous_commit=off`` (commits that do not wait for the
+  write-ahead log to reach the disk): the difference is what durability costs.
+
+For ``send_otp`` the time spent inside the database driver is measured too
+(Django's ``execute_wrapper``), so that the table shows what the app's own
+work costs beside what its row writes cost.
 
 The servers: the project's simulator (a faithful platform: credentials,
-templates, codes), and a minimal keep-alive server whose answers cost next to
-nothing, which shows the client side's own cost most sharply.
+templates, codes); a minimal keep-alive server whose answers cost next to
+nothing, which shows the client side's own cost most sharply; and the same
+server answering after ``--latency-ms`` (20 ms by default), as a platform
+across the internet would, which shows what the overhead weighs in practice.
 
     .venv/bin/python bench/bench_send.py [--calls 1000] [--rounds 5] [--server simulator|minimal|both]
+                                         [--latency-ms 20]
 """
 
 from __future__ import annotations
@@ -94,22 +103,41 @@ def loop_send_otp(url: str, database_url: str) -> Callable[[], Any]:
     return call
 
 
+class DatabaseClock:
+    """Time spent inside the database driver (the statement, its commit, the round trip), via Django's hook."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def __call__(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.seconds += time.perf_counter() - start
+
+
 def child(mode: str, url: str, database_url: str, calls: int) -> None:
-    """Runs one loop and prints its seconds per call as JSON."""
+    """Runs one loop and prints its seconds per call (and for send_otp those spent in the database) as JSON."""
     loops = {"session": loop_session, "vendor": loop_vendor_sdk, "client": loop_client}
     call = loop_send_otp(url, database_url) if mode == "send_otp" else loops[mode](url)
     for _ in range(min(200, calls)):  # warm up: imports, connections, caches
         call()
+    clock = DatabaseClock()
+    if mode == "send_otp":
+        from django.db import connection
+
+        connection.execute_wrappers.append(clock)
     start = time.perf_counter()
     for _ in range(calls):
         call()
-    print(json.dumps({"per_call": (time.perf_counter() - start) / calls}))
+    print(json.dumps({"per_call": (time.perf_counter() - start) / calls, "database": clock.seconds / calls}))
 
 
 # ------------------------------------------------------------------ the parent
 
 
-def run_child(number: int, mode: str, url: str, calls: int, database_url: str = "") -> float:
+def run_child(number: int, mode: str, url: str, calls: int, database_url: str = "") -> dict[str, float]:
     command = [sys.executable, __file__, "--child", mode, "--url", url, "--calls", str(calls)]
     if database_url:
         command += ["--database", database_url]
@@ -118,28 +146,29 @@ def run_child(number: int, mode: str, url: str, calls: int, database_url: str = 
     result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=900, env=env)
     if result.returncode:
         raise SystemExit(f"bench_send {mode} failed:\n{result.stderr[-2000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])["per_call"]
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def start_server(kind: str) -> Any:
+def start_server(kind: str, latency: float) -> Any:
     if kind == "simulator":
         from django_engagelab_otp.simulator import Simulator
 
         return Simulator(dev_key=KEY, dev_secret=SECRET, code_ttl=300).start(port=0)
-    return KeepAliveServer().start()
+    return KeepAliveServer(latency=latency if kind == "distant" else 0.0).start()
 
 
-def servers(choice: str) -> list[str]:
+def servers(choice: str, latency: float) -> list[str]:
     try:
         from django_engagelab_otp.simulator import Simulator  # noqa: F401
     except ImportError:
         print("bench_send: django_engagelab_otp.simulator is not available; using the minimal keep-alive server.")
         return ["minimal"]
-    return ["simulator", "minimal"] if choice == "both" else [choice]
+    chosen = ["simulator", "minimal"] if choice == "both" else [choice]
+    return [*chosen, "distant"] if latency and choice == "both" else chosen
 
 
-def measure(kind: str, calls: int, rounds: int, workdir: str) -> list[list[str]]:
-    server = start_server(kind)
+def measure(kind: str, latency: float, calls: int, rounds: int, workdir: str) -> list[list[str]]:
+    server = start_server(kind, latency)
     try:
         loops = [
             ("requests.Session().post (kept alive)", "session", ""),
@@ -149,21 +178,37 @@ def measure(kind: str, calls: int, rounds: int, workdir: str) -> list[list[str]]
         ]
         if support.postgres_reachable():
             loops.append(("send_otp, PostgreSQL", "send_otp", support.recreate_database("engagelab_bench_send")))
+            # The same server without waiting for the WAL flush at each commit:
+            # what durability costs (a server setting, not something this app chooses).
+            relaxed = support.recreate_database("engagelab_bench_send_async", synchronous_commit="off")
+            loops.append(("send_otp, PostgreSQL, synchronous_commit=off", "send_otp", relaxed))
         else:
             print(f"bench_send: PostgreSQL does not answer at {support.PG_SERVER}; measured on SQLite only.")
         # Rounds take turns, so that a burst of load elsewhere on the machine
         # falls on every loop alike; each loop's median round is kept.
-        samples: dict[str, list[float]] = {name: [] for name, _mode, _db in loops}
+        samples: dict[str, list[dict[str, float]]] = {name: [] for name, _mode, _db in loops}
         for turn in range(rounds):
             for index, (name, mode, db) in enumerate(loops):
                 samples[name].append(run_child(turn * len(loops) + index, mode, server.url, calls, db))
-        results = [(name, statistics.median(values)) for name, values in samples.items()]
     finally:
         server.stop()
         if support.postgres_reachable():
             support.drop_database("engagelab_bench_send")
-    base = results[0][1]
-    return [[name, f"{1 / cost:,.0f}", f"{cost * 1e6:,.0f}", f"{cost / base:.2f}x"] for name, cost in results]
+            support.drop_database("engagelab_bench_send_async")
+    base = statistics.median(sample["per_call"] for sample in samples[loops[0][0]])
+    rows = []
+    for name, values in samples.items():
+        cost = statistics.median(sample["per_call"] for sample in values)
+        database = statistics.median(sample["database"] for sample in values)
+        beyond = f"{(cost - database) / base:.2f}x" if database else ""
+        rows.append(
+            [name, f"{1 / cost:,.0f}", f"{cost * 1e6:,.0f}", f"{cost / base:.2f}x", _us(database), beyond]
+        )
+    return rows
+
+
+def _us(seconds: float) -> str:
+    return f"{seconds * 1e6:,.0f}" if seconds else ""
 
 
 def main() -> None:
@@ -171,6 +216,9 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=1000, help="calls per round (at most 90,000)")
     parser.add_argument("--rounds", type=int, default=5, help="rounds per loop, taking turns (the median is shown)")
     parser.add_argument("--server", choices=["simulator", "minimal", "both"], default="both")
+    parser.add_argument(
+        "--latency-ms", type=float, default=20.0, help="with --server both, also a server this far away (0: not)"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--database", default="", help=argparse.SUPPRESS)
@@ -181,12 +229,25 @@ def main() -> None:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"send_otp against local HTTP servers: {args.calls} calls x {args.rounds} rounds per loop, median round "
           f"(load average {load:.1f} on {os.cpu_count()} CPUs)")
+    latency = args.latency_ms / 1000
+    titles = {
+        "simulator": "the project simulator",
+        "minimal": "minimal keep-alive server",
+        "distant": f"minimal keep-alive server answering after {args.latency_ms:g} ms (a platform far away)",
+    }
     with tempfile.TemporaryDirectory() as workdir:
-        for kind in servers(args.server):
-            print(f"\nServer: {'the project simulator' if kind == 'simulator' else 'minimal keep-alive server'}")
-            rows = measure(kind, args.calls, args.rounds, workdir)
-            print(support.table(["loop", "calls/s", "us/call", "vs session"], rows))
-    print("\nTarget: send_otp at most 1.5x the cost per call of the bare session loop.")
+        for kind in servers(args.server, latency):
+            # Far away, each call waits: fewer calls tell as much.
+            calls = max(1, args.calls // 10) if kind == "distant" else args.calls
+            print(f"\nServer: {titles[kind]} ({calls} calls per round)")
+            rows = measure(kind, latency, calls, args.rounds, workdir)
+            headers = ["loop", "calls/s", "us/call", "vs session", "in database us", "without database"]
+            print(support.table(headers, rows))
+    print(
+        "\nTarget: send_otp at most 1.5x the cost per call of the bare session loop."
+        "\n'in database': time inside the database driver per send (its two row writes with their commits, and"
+        "\nthe look for early callbacks); 'without database': send_otp less that time, against the session loop."
+    )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -22,6 +23,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.server.latency:  # type: ignore[attr-defined]
+            time.sleep(self.server.latency)  # type: ignore[attr-defined]
         body = json.dumps({"message_id": str(next(_ids)), "send_channel": "sms"}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -36,8 +39,10 @@ class _Handler(BaseHTTPRequestHandler):
 class KeepAliveServer:
     """``start()``, ``.url`` and ``stop()``, like the project's simulator."""
 
-    def __init__(self) -> None:
+    def __init__(self, latency: float = 0.0) -> None:
+        """``latency``: seconds each answer waits, as a platform across the internet would."""
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._server.latency = latency  # type: ignore[attr-defined]
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 

@@ -23,14 +23,17 @@ def postgres_reachable() -> bool:
     return True
 
 
-def recreate_database(name: str) -> str:
-    """Drop and create a PostgreSQL database; returns its URL."""
+def recreate_database(name: str, **parameters: str) -> str:
+    """Drop and create a PostgreSQL database, with server ``parameters`` of its own; returns its URL."""
     import psycopg
     from psycopg import sql
 
     with psycopg.connect(pg_url("postgres"), autocommit=True) as connection:
         connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
         connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        for parameter, value in parameters.items():
+            statement = sql.SQL("ALTER DATABASE {} SET {} = {}")
+            connection.execute(statement.format(sql.Identifier(name), sql.Identifier(parameter), sql.Literal(value)))
     return pg_url(name)
 
 

@@ -7,6 +7,7 @@ lookup), so ``override_settings`` in tests takes effect at once.
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -99,9 +100,27 @@ class OTPSettings:
             return os.environ.get(ENV_FALLBACK[name]) or None
         return DEFAULTS[name]
 
+    def positive_whole(self, name: str) -> int:
+        """A setting that must be a positive whole number; its default (and an ERROR logged) when it is not.
+
+        ``manage.py check`` reports the wrong value; a request must not fail on
+        it (a callback answered 500 is only retried, to fail again).
+        """
+        value = getattr(self, name)
+        if is_positive_whole(value):
+            return value
+        logging.getLogger("django_engagelab_otp").error(
+            "ENGAGELAB_OTP[%r] is not a positive whole number: using the default, %s", name, DEFAULTS[name]
+        )
+        return DEFAULTS[name]
+
     def __repr__(self) -> str:
         # Never show values: two of them are secrets.
         return f"<OTPSettings keys={sorted(DEFAULTS)}>"
+
+
+def is_positive_whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 otp_settings = OTPSettings()

@@ -151,6 +151,10 @@ class MessageEvent(models.Model):
     cost = models.DecimalField(_("cost"), max_digits=14, decimal_places=6, null=True, blank=True)
     currency = models.CharField(_("currency"), max_length=8, blank=True)
     raw = models.JSONField(_("raw row"), default=dict)
+    #: What tells apart two rows of one kind, message, event and second: a keyed
+    #: hash of the recipient and channel (a message sent to several numbers),
+    #: or of a notice's data. A retried row has the same one.
+    discriminator = models.CharField(_("discriminator"), max_length=32, blank=True, default="", editable=False)
     received_at = models.DateTimeField(_("received"), default=timezone.now, editable=False)
 
     class Meta:
@@ -159,7 +163,9 @@ class MessageEvent(models.Model):
         ordering = ["occurred_at", "id"]
         constraints = [
             # Rows carry no event id: the same report can arrive twice.
-            models.UniqueConstraint(fields=["kind", "message_id", "event", "occurred_at"], name="engagelab_event_once"),
+            models.UniqueConstraint(
+                fields=["kind", "message_id", "event", "occurred_at", "discriminator"], name="engagelab_event_once"
+            ),
         ]
         indexes = [
             models.Index(fields=["log", "occurred_at"], name="engagelab_event_log"),

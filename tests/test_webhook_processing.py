@@ -148,6 +148,35 @@ def test_duplicates_are_stored_once(client):
     assert MessageEvent.objects.filter(log=log).count() == 2
 
 
+def test_rows_alike_but_for_their_recipient_channel_or_data_are_all_kept(client):
+    # One message to two numbers, delivered to both in the same second; a
+    # fallback planned in the same second as the first channel; two template
+    # reviews in one second. None is a duplicate of another.
+    make_log("m-many")
+    rows = [
+        status_row("m-many", "delivered", to="+8618701235678"),
+        status_row("m-many", "delivered", to="+8618701235679"),
+        status_row("m-many", "plan", channel="whatsapp"),
+        status_row("m-many", "plan", channel="sms"),
+        notification_row("template_audit_result", template_id="login-otp", status=2),
+        notification_row("template_audit_result", template_id="signup-otp", status=2),
+    ]
+    assert post(client, rows).json()["rows"] == 6
+    assert post(client, rows).json()["rows"] == 6  # the platform retries the whole batch
+    assert MessageEvent.objects.count() == 6
+    assert MessageEvent.objects.filter(message_id="m-many", event="delivered").count() == 2
+
+
+def test_the_discriminator_is_a_keyed_hash_not_the_number(client, settings):
+    post(client, [status_row("m-key", "sent", to="+8618701235678")])
+    first = MessageEvent.objects.get().discriminator
+    assert len(first) == 32 and "8618701235678" not in first
+    settings.SECRET_KEY = "another-site-" + "x" * 40
+    post(client, [status_row("m-key", "sent", T0 + 1, to="+8618701235678")])
+    second = MessageEvent.objects.get(occurred_at__gt=MessageEvent.objects.get(discriminator=first).occurred_at)
+    assert second.discriminator != first  # another site's key: nothing to compare across sites
+
+
 def test_rows_for_unknown_messages_are_kept(client):
     assert post(client, [status_row("elsewhere", "delivered"), uplink_row("elsewhere")]).status_code == 200
     assert MessageEvent.objects.filter(message_id="elsewhere", log=None).count() == 2

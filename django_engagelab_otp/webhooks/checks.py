@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
-from ..conf import otp_settings
+from ..conf import is_positive_whole, otp_settings
 
 ID = "django_engagelab_otp"
 
@@ -39,8 +39,7 @@ def check_webhook_settings(app_configs: Any = None, **kwargs: Any) -> list:
             )
         )
     for name in ("WEBHOOK_TOLERANCE", "WEBHOOK_MAX_BODY"):
-        value = getattr(otp_settings, name)
-        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        if not is_positive_whole(getattr(otp_settings, name)):
             messages.append(Error(f"ENGAGELAB_OTP['{name}'] must be a positive whole number.", id=f"{ID}.E102"))
     if username and secret:
         messages.extend(_nonce_cache_messages())

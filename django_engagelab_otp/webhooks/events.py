@@ -37,14 +37,16 @@ class CallbackEvent:
     server: str = ""
     #: The row as received.
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    #: Tells apart rows of one kind, message, event and second (see ``MessageEvent.discriminator``).
+    discriminator: str = field(default="", repr=False)
 
     # Every kind also has ``event`` (the status or event name stored in
     # ``MessageEvent.event``) and ``message_id`` ("" for kinds about no message).
 
     @property
-    def key(self) -> tuple[str, str, str, datetime]:
-        """The deduplication key: (kind, message_id, event, occurred_at)."""
-        return (self.kind, self.message_id, self.event, self.occurred_at)  # type: ignore[attr-defined]
+    def key(self) -> tuple[str, str, str, datetime, str]:
+        """The deduplication key: (kind, message_id, event, occurred_at, discriminator)."""
+        return (self.kind, self.message_id, self.event, self.occurred_at, self.discriminator)  # type: ignore[attr-defined]
 
     def record_fields(self) -> dict[str, Any]:
         """Column values for a ``MessageEvent`` row (without ``log``)."""
@@ -53,6 +55,7 @@ class CallbackEvent:
             "message_id": self.message_id,  # type: ignore[attr-defined]
             "event": self.event,  # type: ignore[attr-defined]
             "occurred_at": self.occurred_at,
+            "discriminator": self.discriminator,
             "raw": hide_recipients(self.raw),  # HASH_RECIPIENTS: no number kept here either
         }
 

@@ -15,7 +15,7 @@ import json
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -24,6 +24,7 @@ from django.conf import settings
 from django.utils import timezone as dj_timezone
 
 from ..lifecycle import normalize
+from ..privacy import keyed_hash
 from .events import CallbackEvent, MessageStatusEvent, NotificationEvent, SystemEvent, UplinkEvent
 
 #: Deepest nesting kept in a row (the documented rows are four levels deep).
@@ -102,16 +103,43 @@ def parse_body(body: bytes) -> Batch:
     return batch
 
 
-def parse_row(row: Any, *, clean: bool = True, stored: bool = False) -> CallbackEvent:
+def parse_row(row: Any, *, clean: bool = True, stored: str | None = None) -> CallbackEvent:
     """One row → its typed event; raises :class:`RowError` when it cannot be used.
 
     ``clean``: remove NULs and unpaired surrogates from its strings.
-    ``stored``: the row comes from ``MessageEvent.raw``, sanitized when it was received.
+    ``stored``: the row comes from ``MessageEvent.raw`` (sanitized when it was
+    received, its recipients perhaps hashed since); this is its stored
+    ``discriminator``.
     """
     if not isinstance(row, dict):
         raise RowError("row is not an object")
-    if not stored:
-        row = _sanitize(row, clean)
+    if stored is not None:
+        return replace(_event(row), discriminator=stored)
+    row = _sanitize(row, clean)
+    event = _event(row)
+    return replace(event, discriminator=_discriminator(event, row))
+
+
+def _discriminator(event: CallbackEvent, row: dict[str, Any]) -> str:
+    """What tells this row from another of the same kind, message, event and second (a keyed hash).
+
+    A status: its recipient and channel (one message may go to several
+    numbers). Another kind: its own part of the row (two template reviews in
+    one second differ in their data). A retried row gives the same value.
+    """
+    if isinstance(event, MessageStatusEvent):
+        part: Any = [event.to, event.channel]
+    else:
+        part = {name: row.get(name) for name in _OWN_PARTS}
+    text = json.dumps(part, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return keyed_hash(text, "callback-row")[:32]
+
+
+#: The part of a row that is the event itself (the rest is envelope: server, itime).
+_OWN_PARTS = ("notification", "response", "system_event", "message_id")
+
+
+def _event(row: dict[str, Any]) -> CallbackEvent:
     status = row.get("status")
     if isinstance(status, dict) and "message_status" in status:
         return _status_event(row, status)

@@ -144,9 +144,9 @@ def _history(message_ids: set[str]) -> tuple[dict[str, list[MessageStatusEvent]]
     if not message_ids:
         return history, orphans
     rows = MessageEvent.objects.filter(kind=MessageEvent.Kind.MESSAGE_STATUS, message_id__in=message_ids)
-    for log_id, raw in rows.values_list("log_id", "raw"):
+    for log_id, raw, discriminator in rows.values_list("log_id", "raw", "discriminator"):
         try:
-            event = parse_row(raw, stored=True)
+            event = parse_row(raw, stored=discriminator)
         except RowError:
             continue  # not written by this code: it cannot take part in the replay
         if isinstance(event, MessageStatusEvent) and event.message_id in message_ids:
@@ -162,7 +162,7 @@ def _known_keys(events: Sequence[CallbackEvent]) -> set[tuple]:
         return set()
     rows = MessageEvent.objects.filter(
         kind__in={event.kind for event in events}, occurred_at__in={event.occurred_at for event in events}
-    ).values_list("kind", "message_id", "event", "occurred_at")
+    ).values_list("kind", "message_id", "event", "occurred_at", "discriminator")
     return set(rows)
 
 

@@ -135,7 +135,7 @@ def authenticate(request: HttpRequest, *, now: float | None = None) -> Claim:
         return Claim()
     if not (username and secret):
         raise Rejected(503, "callback signature half configured")
-    tolerance = int(otp_settings.WEBHOOK_TOLERANCE)
+    tolerance = otp_settings.positive_whole("WEBHOOK_TOLERANCE")
     parsed = verify_callback_id(
         request.META.get(_META_HEADER, ""), username=str(username), secret=str(secret), tolerance=tolerance, now=now
     )

@@ -84,7 +84,7 @@ def _receive(request: HttpRequest, body: bytes) -> HttpResponse:
 
 def _read_body(request: HttpRequest) -> bytes | None:
     """The body, or None when it is larger than allowed (read without Django's upload limit)."""
-    limit = int(otp_settings.WEBHOOK_MAX_BODY)
+    limit = otp_settings.positive_whole("WEBHOOK_MAX_BODY")
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
