@@ -82,11 +82,12 @@ FROM (
 ) AS rows;
 -- A timeline for the newest messages (the detail page shows it).
 INSERT INTO django_engagelab_otp_messageevent (
-    log_id, kind, message_id, event, occurred_at, channel, error_code, error_message, cost, currency, raw, received_at)
+    log_id, kind, message_id, event, occurred_at, channel, error_code, error_message, cost, currency, raw,
+    discriminator, received_at)
 SELECT id, 'message_status', message_id, step, created_at + interval '1 second' * n, send_channel, NULL, '',
        CASE WHEN step = 'sent' THEN 0.0035 END, CASE WHEN step = 'sent' THEN 'USD' ELSE '' END,
        jsonb_build_object('message_id', message_id, 'to', "to", 'status', jsonb_build_object('message_status', step)),
-       created_at + interval '1 second' * n
+       '', created_at + interval '1 second' * n
 FROM (SELECT * FROM django_engagelab_otp_messagelog WHERE message_id IS NOT NULL ORDER BY id DESC LIMIT 2000) AS log,
      unnest(ARRAY['plan', 'sent', 'delivered']) WITH ORDINALITY AS steps(step, n);
 """

@@ -3,10 +3,14 @@
 One transaction and a fixed set of statements, however many rows the batch
 has: the message logs of the batch are read (and locked) at once, their known
 status rows at once, the new rows are inserted at once (duplicates ignored by
-the ``(kind, message_id, event, occurred_at)`` constraint) and the changed
-logs updated at once. Each message's status is replayed from all its status
-rows (:func:`django_engagelab_otp.lifecycle.replay`), so that duplicates and
-rows arriving out of order give the same result as an orderly stream.
+the ``(kind, message_id, event, occurred_at, discriminator)`` constraint) and
+the changed logs updated at once. Each message's status is replayed from all
+its status rows (:func:`django_engagelab_otp.lifecycle.replay`), so that
+duplicates and rows arriving out of order give the same result as an orderly
+stream.
+
+Rows may also arrive before the send that they are about has saved its
+message id (:func:`catch_up`).
 
 Signals are sent after the transaction commits, never for a batch that was
 rolled back.
