@@ -1,9 +1,10 @@
 """Cost per call of ``send_otp`` beside bare HTTP loops, against a local server.
 
-Six loops send the same OTP request to the same local server, each in its own
+Seven loops send the same OTP request to the same local server, each in its own
 process (so that none shares the interpreter with the server):
 
 * ``requests.Session().post`` — a kept-alive connection, nothing else;
+* ``requests.post`` — a new session, so a new connection, per call;
 * ``engagelab-otp`` (the vendor SDK) — urllib, a new connection per call;
 * this project's ``EngageLabClient`` on its own — the HTTP layer, no Django;
 * ``send_otp`` with Django on SQLite — validation, the client, and the two
@@ -73,6 +74,20 @@ def loop_session(url: str) -> Callable[[], str]:
     return call
 
 
+def loop_new_connection(url: str) -> Callable[[], str]:
+    import requests
+
+    to = recipients()
+
+    def call() -> str:
+        body = {"to": to(), "template": {"id": TEMPLATE, "language": "default", "params": {}}}
+        response = requests.post(url + "messages", json=body, auth=(KEY, SECRET), timeout=10)  # a session per call
+        response.raise_for_status()
+        return response.json()["message_id"]
+
+    return call
+
+
 def loop_vendor_sdk(url: str) -> Callable[[], str]:
     from engagelab_otp import OTPClient
 
@@ -119,7 +134,12 @@ class DatabaseClock:
 
 def child(mode: str, url: str, database_url: str, calls: int) -> None:
     """Runs one loop and prints its seconds per call (and for send_otp those spent in the database) as JSON."""
-    loops = {"session": loop_session, "vendor": loop_vendor_sdk, "client": loop_client}
+    loops = {
+        "session": loop_session,
+        "new_connection": loop_new_connection,
+        "vendor": loop_vendor_sdk,
+        "client": loop_client,
+    }
     call = loop_send_otp(url, database_url) if mode == "send_otp" else loops[mode](url)
     for _ in range(min(200, calls)):  # warm up: imports, connections, caches
         call()
@@ -172,6 +192,7 @@ def measure(kind: str, latency: float, calls: int, rounds: int, workdir: str) ->
     try:
         loops = [
             ("requests.Session().post (kept alive)", "session", ""),
+            ("requests.post (a new connection per call)", "new_connection", ""),
             ("vendor SDK (urllib, new connection per call)", "vendor", ""),
             ("EngageLabClient.send_message (no database)", "client", ""),
             ("send_otp, SQLite (file, WAL)", "send_otp", f"sqlite:///{workdir}/send.sqlite3"),
