@@ -144,26 +144,25 @@ def _event(row: dict[str, Any]) -> CallbackEvent:
     if isinstance(status, dict) and "message_status" in status:
         return _status_event(row, status)
     if isinstance(row.get("notification"), dict):
-        part = row["notification"]
-        return NotificationEvent(
-            occurred_at=_occurred_at(row),
-            server=_text(row.get("server")),
-            raw=row,
-            event=_event_name(part.get("event")),
-            data=_object(part.get("notification_data")),
-        )
+        return _named_event(NotificationEvent, row, row["notification"], "notification_data")
     if isinstance(row.get("response"), dict):
         return _uplink_event(row, row["response"])
     if isinstance(row.get("system_event"), dict):
-        part = row["system_event"]
-        return SystemEvent(
-            occurred_at=_occurred_at(row),
-            server=_text(row.get("server")),
-            raw=row,
-            event=_event_name(part.get("event")),
-            data=_object(part.get("data")),
-        )
+        return _named_event(SystemEvent, row, row["system_event"], "data")
     raise RowError("unknown row kind")
+
+
+def _named_event(
+    kind: type[NotificationEvent] | type[SystemEvent], row: dict[str, Any], part: dict[str, Any], data: str
+) -> CallbackEvent:
+    """A notification or a system event: an event name and an object of data."""
+    return kind(
+        occurred_at=_occurred_at(row),
+        server=_text(row.get("server")),
+        raw=row,
+        event=_event_name(part.get("event")),
+        data=_object(part.get(data)),
+    )
 
 
 def _status_event(row: dict[str, Any], status: dict[str, Any]) -> MessageStatusEvent:
