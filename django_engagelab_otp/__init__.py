@@ -1,9 +1,10 @@
 """Send and verify one-time passwords through the EngageLab OTP API from Django.
 
-The public functions live in :mod:`django_engagelab_otp.services`; they are
-re-exported here lazily so that importing the package (for example from
-``settings.py`` or the client on its own) does not require configured Django
-settings or a ready app registry.
+The public functions live in :mod:`django_engagelab_otp.services` (and
+:func:`validate_recipient` in :mod:`.validation`); they are re-exported here
+lazily so that importing the package (for example from ``settings.py`` or a
+backend on its own) does not require configured Django settings or a ready
+app registry.
 """
 
 from __future__ import annotations
@@ -12,15 +13,22 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = ["send_otp", "send_custom_message", "send_code", "verify_otp", "__version__"]
+_SERVICES = ("send_otp", "send_custom_message", "send_code", "verify_otp", "check_otp", "attempts_left", "is_locked")
+
+__all__ = [*_SERVICES, "validate_recipient", "__version__"]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .services import send_code, send_custom_message, send_otp, verify_otp
+    from .services import attempts_left, check_otp, is_locked, send_code, send_custom_message, send_otp, verify_otp
+    from .validation import validate_recipient
 
 
 def __getattr__(name: str) -> Any:
-    if name in {"send_otp", "send_custom_message", "send_code", "verify_otp"}:
+    if name in _SERVICES:
         from . import services
 
         return getattr(services, name)
+    if name == "validate_recipient":
+        from .validation import validate_recipient
+
+        return validate_recipient
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -33,6 +33,7 @@ from .exceptions import (
     ThrottledError,
     TransportError,
     VerificationLockedError,
+    WrongCodeError,
 )
 
 
@@ -112,6 +113,7 @@ HANDSET = _("This phone seems to be switched off or suspended.")
 UNSUBSCRIBED = _("This recipient has unsubscribed from our messages.")
 NOT_REGISTERED = _("This number is not registered or not valid.")
 TOO_MANY = _("Too many attempts. Please try again later.")
+WRONG_CODE = _("This code is not right. Check it and try again.")
 LOCKED = _("Too many wrong codes were entered for this message. Please request a new code.")
 
 _Auth, _Request, _Rate, _Template = AuthenticationError, RequestError, RateLimitError, TemplateError
@@ -143,6 +145,7 @@ _PLATFORM_CODES = [
 ]
 
 _Transport, _Config, _Throttled, _Locked = TransportError, ConfigurationError, ThrottledError, VerificationLockedError
+_Wrong = WrongCodeError
 _FAILURES = [
     # Failures that carry no platform code. "unknown": the platform may have acted anyway.
     # name              class       retry  operator unknown user message description
@@ -159,6 +162,7 @@ _FAILURES = [
     _F("configuration", _Config,    False, True,  False, UNAVAILABLE, "settings missing or wrong (before any request)"),
     # Refusals of this site's own limits (limits.py), before any request and any history row.
     _F("throttled",     _Throttled, True,  False, False, TOO_MANY,    "cooldown, daily cap, IP or user rate hit"),
+    _F("wrong_code",    _Wrong,     False, False, False, WRONG_CODE,  "the platform checked the code: not the right one"),
     _F("verify_locked", _Locked,    False, False, False, LOCKED,      "MAX_VERIFY_ATTEMPTS wrong codes given"),
     _F("limits_cache",  _Config,    True,  True,  False, UNAVAILABLE, "the cache of the limits failed"),
 ]

@@ -195,6 +195,26 @@ def _wait_text(seconds: int) -> str:
 wait_message = lazy(_wait_text, str)
 
 
+class WrongCodeError(EngageLabError):
+    """The platform checked the code and it is not the right one.
+
+    ``verify_otp`` answers ``False`` for it; views and integrations that
+    prefer an exception raise this one (``services.check_otp``).
+    ``attempts_left`` is how many more codes the message accepts before it is
+    locked (``None`` when ``MAX_VERIFY_ATTEMPTS`` is off).
+    """
+
+    field = "code"
+
+    def __init__(self, message: str = "", *, attempts_left: int | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.attempts_left = attempts_left
+
+    @property
+    def error_key(self) -> str:
+        return "wrong_code"
+
+
 class VerificationLockedError(EngageLabError):
     """A message received ``MAX_VERIFY_ATTEMPTS`` wrong codes; no further code is checked."""
 

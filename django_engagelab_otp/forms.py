@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import limits, services, validation
 from .conf import otp_settings
+from .errors import FAILURES
 from .exceptions import EngageLabError, InvalidInputError
 from .models import MessageLog
 
@@ -39,7 +40,8 @@ LANGUAGE_NAMES: dict[str, Any] = {
     "es": "Español",
 }
 
-WRONG_CODE = _("This code is not right. Check it and try again.")
+#: What a person reads after a wrong code (the error table's ``wrong_code`` row).
+WRONG_CODE = FAILURES["wrong_code"].user_message
 
 
 class EngageLabErrorsMixin:
@@ -171,10 +173,8 @@ class VerifyOTPForm(EngageLabErrorsMixin, forms.Form):
             return cleaned
 
         def verify() -> None:
-            self.verified = services.verify_otp(self.message_id, cleaned["code"])
+            services.check_otp(self.message_id, cleaned["code"])
+            self.verified = True
 
-        if not self.call_platform("verify", verify):
-            return cleaned
-        if not self.verified:
-            self.add_error("code", ValidationError(WRONG_CODE, code="wrong_code"))
+        self.call_platform("verify", verify)
         return cleaned

@@ -278,6 +278,18 @@ def reserve_attempt(message_id: str) -> Attempt:
     return Attempt(message_id, on_row=False, cache_key=key)
 
 
+def attempts_left(message_id: str) -> int | None:
+    """How many attempts ``message_id`` has left; ``None`` when ``MAX_VERIFY_ATTEMPTS`` is off."""
+    limit = int(_number(otp_settings.MAX_VERIFY_ATTEMPTS))
+    if limit <= 0:
+        return None
+    used = MessageLog.objects.filter(message_id=message_id).values_list("verify_attempts", flat=True).first()
+    if used is None:
+        with _cache_errors():
+            used = _cache().get(_key("verify", message_id)) or 0
+    return max(0, limit - used)
+
+
 def _locked(message_id: str, limit: int) -> EngageLabError:
     logger.warning("EngageLab verification of %s refused: %d wrong codes already", message_id, limit)
     return failure("verify_locked", f"message {message_id} had {limit} wrong codes; request a new one")

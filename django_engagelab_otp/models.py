@@ -6,7 +6,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .privacy import mask_recipient
+from .privacy import is_hashed, mask_recipient
 
 
 class MessageLog(models.Model):
@@ -114,8 +114,20 @@ class MessageLog(models.Model):
         return mask_recipient(self.to)
 
     @property
-    def is_settled(self) -> bool:
-        return self.status != self.Status.PENDING
+    def recipient(self) -> str | None:
+        """The (first) recipient in clear: set by the send that returned this row, else ``to`` unless hashed.
+
+        With ``HASH_RECIPIENTS`` the history keeps only a keyed hash; the row a
+        send returns still knows whom it sent to, for the caller to use.
+        """
+        sent = self.__dict__.get("_recipient")
+        if sent is not None:
+            return sent
+        return None if is_hashed(self.to) else self.to
+
+    @recipient.setter
+    def recipient(self, value: str) -> None:
+        self.__dict__["_recipient"] = value
 
 
 class MessageEvent(models.Model):

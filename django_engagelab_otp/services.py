@@ -32,7 +32,15 @@ from .webhooks.processing import catch_up
 
 logger = logging.getLogger("django_engagelab_otp")
 
-__all__ = ["send_otp", "send_custom_message", "send_code", "verify_otp"]
+__all__ = [
+    "send_otp",
+    "send_custom_message",
+    "send_code",
+    "verify_otp",
+    "check_otp",
+    "attempts_left",
+    "is_locked",
+]
 
 Status = MessageLog.Status
 _CHANNEL_LENGTH = MessageLog._meta.get_field("send_channel").max_length
@@ -142,6 +150,27 @@ def verify_otp(message_id: str, code: str) -> bool:
     return verified
 
 
+def check_otp(message_id: str, code: str) -> None:
+    """:func:`verify_otp` for callers that prefer an exception: ``WrongCodeError`` for a wrong code.
+
+    The error carries ``attempts_left`` and the text a person reads; it is a
+    plain refusal (nothing to roll back: the attempt is already counted).
+    """
+    if not verify_otp(message_id, code):
+        left = attempts_left(message_id)
+        raise failure("wrong_code", f"wrong code for message {message_id}", attempts_left=left)
+
+
+def attempts_left(message_id: str) -> int | None:
+    """How many more codes ``message_id`` accepts before it is locked; ``None`` when there is no limit."""
+    return limits.attempts_left(validation.message_id(message_id))
+
+
+def is_locked(message_id: str) -> bool:
+    """Whether ``message_id`` had ``MAX_VERIFY_ATTEMPTS`` wrong codes: no further code is checked."""
+    return attempts_left(message_id) == 0
+
+
 # ---------------------------------------------------------------------- helpers
 
 
@@ -198,6 +227,7 @@ def _send(
         # A bug or an interrupt after the row was written: the outcome is unknown.
         _settle(log, Status.UNKNOWN, error_message=f"{type(error).__name__} during the request")
         raise
+    log.recipient = to if isinstance(to, str) else to[0]
     log.message_id = result.message_id
     log.send_channel = result.send_channel[:_CHANNEL_LENGTH]  # a channel newer than this code must not crash
     _settle_accepted(log)

@@ -16,7 +16,6 @@ from typing import Any
 import phonenumbers
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
-from django.utils.deconstruct import deconstructible
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from phonenumbers import PhoneNumberType
@@ -76,11 +75,6 @@ def normalize_recipient(value: Any, *, region: str | None = None) -> str:
     """Like :func:`recipient` without the destination rules: for finding what was sent, not for sending."""
     text = _recipient_text(value)
     return _email_address(text) if "@" in text else _e164(_parse_phone(text, region))
-
-
-def phone_number(value: str, *, region: str | None = None) -> str:
-    """A phone number in E.164; the destination rules are not applied."""
-    return _e164(_parse_phone(value, region))
 
 
 def _recipient_text(value: Any) -> str:
@@ -293,31 +287,18 @@ def message_id(value: Any) -> str:
     return value
 
 
-@deconstructible
-class RecipientValidator:
-    """A Django validator for form and model fields: a phone number or an e-mail address.
+def validate_recipient(value: Any) -> str:
+    """The recipient as the services send to it, or a ``ValidationError`` a form can show.
 
-    ``region`` reads national numbers (``"GB"``); ``None`` means the
-    ``DEFAULT_REGION`` setting. Use :func:`recipient` to get the normalized
-    value (E.164) that the services send.
+    A phone number comes back in E.164 (national numbers read in
+    ``DEFAULT_REGION``), an e-mail address with its domain in lower case; the
+    destination rules (countries, number types) apply, as they do when
+    sending. Usable as a Django field validator too (its return value is then
+    ignored)::
+
+        to = forms.CharField(validators=[validate_recipient])
     """
-
-    code = "invalid"
-
-    def __init__(self, region: str | None = None) -> None:
-        self.region = region
-
-    def __call__(self, value: Any) -> None:
-        try:
-            recipient(value, region=self.region or otp_settings.DEFAULT_REGION)
-        except InvalidInputError as error:
-            raise ValidationError(error.message, code=self.code) from None
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, RecipientValidator) and other.region == self.region
-
-    def __hash__(self) -> int:
-        return hash((type(self), self.region))
-
-
-validate_recipient = RecipientValidator()
+    try:
+        return recipient(value, region=otp_settings.DEFAULT_REGION)
+    except InvalidInputError as error:
+        raise ValidationError(error.message, code="invalid") from None

@@ -290,7 +290,7 @@ def test_a_send_survives_the_fault(mode, sender, sim, settings, record_property)
     )
     assert len(rows) == 1, "exactly one history row per send"
     log = rows[0]
-    assert log.is_settled and log.status == mode.status
+    assert log.status == mode.status != MessageLog.Status.PENDING
     _check_surface(sender, mode, seen["error"], seen["value"])
     assert seen["requests"] == mode.requests, "a request was repeated that may have been acted on"
     assert seen["messages"] == mode.sent and seen["duplicates"] == 0

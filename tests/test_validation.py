@@ -12,7 +12,7 @@ from django.test import override_settings
 
 from django_engagelab_otp import validation
 from django_engagelab_otp.exceptions import InvalidInputError
-from django_engagelab_otp.validation import RecipientValidator, validate_recipient
+from django_engagelab_otp.validation import validate_recipient
 
 TO = "+8618701235678"
 
@@ -231,14 +231,19 @@ def test_validator_reads_the_default_region_when_called():
     with pytest.raises(ValidationError):
         validate_recipient("187 0123 5678")
     with override_settings(ENGAGELAB_OTP={**settings.ENGAGELAB_OTP, "DEFAULT_REGION": "CN"}):
-        validate_recipient("187 0123 5678")
-    RecipientValidator(region="GB")("07911 123456")
+        assert validate_recipient("187 0123 5678") == "+8618701235678"
 
 
-def test_validator_is_deconstructible_and_comparable():
-    path, args, kwargs = RecipientValidator(region="GB").deconstruct()
-    assert path == "django_engagelab_otp.validation.RecipientValidator"
-    assert kwargs == {"region": "GB"}
-    assert RecipientValidator("GB") == RecipientValidator(region="GB") != RecipientValidator()
-    assert RecipientValidator() != "validator"
-    assert len({RecipientValidator("GB"), RecipientValidator(region="GB")}) == 1
+def test_validate_recipient_returns_what_is_sent_and_applies_the_destination_rules():
+    assert validate_recipient(" Bob@Example.COM ") == "Bob@example.com"
+    assert validate_recipient("+86 187-0123-5678") == "+8618701235678"
+    with override_settings(ENGAGELAB_OTP={**settings.ENGAGELAB_OTP, "DENIED_COUNTRIES": ["CN"]}):
+        with pytest.raises(ValidationError) as info:
+            validate_recipient("+8618701235678")
+    assert info.value.messages == ["Messages cannot be sent to phone numbers of this country."]
+
+
+def test_validate_recipient_is_public():
+    import django_engagelab_otp
+
+    assert django_engagelab_otp.validate_recipient is validate_recipient

@@ -10,9 +10,9 @@ import requests
 from django.core.management import CommandError, call_command
 from django.db import OperationalError, connection
 
-from django_engagelab_otp import send_otp, verify_otp
+from django_engagelab_otp import attempts_left, check_otp, is_locked, send_otp, verify_otp
 from django_engagelab_otp.errors import FAILURES
-from django_engagelab_otp.exceptions import RequestError, TransportError, VerificationLockedError
+from django_engagelab_otp.exceptions import RequestError, TransportError, VerificationLockedError, WrongCodeError
 from django_engagelab_otp.forms import VerifyOTPForm
 from django_engagelab_otp.management.base import Exit
 from django_engagelab_otp.models import MessageLog
@@ -165,3 +165,47 @@ def test_bad_input_costs_no_attempt(engagelab_simulator):
             verify_otp(log.message_id, code)
     assert MessageLog.objects.get(pk=log.pk).verify_attempts == 0
     assert verifications(engagelab_simulator) == 0
+
+
+# ---------------------------------------------------------------- public helpers
+
+
+def test_attempts_left_and_is_locked_follow_the_count(engagelab_simulator, settings):
+    configure(settings, MAX_VERIFY_ATTEMPTS=3)
+    log = send_otp(TO)
+    wrong = wrong_code(engagelab_simulator)
+    assert attempts_left(log.message_id) == 3 and not is_locked(log.message_id)
+    verify_otp(log.message_id, wrong)
+    assert attempts_left(log.message_id) == 2
+    verify_otp(log.message_id, wrong)
+    verify_otp(log.message_id, wrong)
+    assert attempts_left(log.message_id) == 0 and is_locked(log.message_id)
+    configure(settings, MAX_VERIFY_ATTEMPTS=0)
+    assert attempts_left(log.message_id) is None and not is_locked(log.message_id)
+
+
+def test_attempts_left_for_an_id_this_site_did_not_send(api):
+    api.post(API + "verifications", json={"message_id": "elsewhere", "verify_code": "000000", "verified": False})
+    assert attempts_left("elsewhere") == 5
+    verify_otp("elsewhere", "000000")
+    assert attempts_left("elsewhere") == 4 and not is_locked("elsewhere")
+
+
+def test_check_otp_raises_the_public_wrong_code_error(engagelab_simulator):
+    log = send_otp(TO)
+    with pytest.raises(WrongCodeError) as info:
+        check_otp(log.message_id, wrong_code(engagelab_simulator))
+    error = info.value
+    assert error.attempts_left == 4 and error.field == "code" and not error.operator
+    assert error.user_message == FAILURES["wrong_code"].user_message
+    assert error.as_validation_error().error_dict["code"][0].code == "wrong_code"
+    assert check_otp(log.message_id, engagelab_simulator.platform.last_code(TO)) is None
+
+
+def test_the_log_a_send_returns_knows_its_recipient_even_when_hashed(engagelab_simulator, settings):
+    configure(settings, HASH_RECIPIENTS=True)
+    log = send_otp("+86 187 0123 5678")
+    assert log.to.startswith("hmac:") and log.recipient == TO
+    assert MessageLog.objects.get(pk=log.pk).recipient is None, "a row read back holds only the hash"
+    configure(settings, HASH_RECIPIENTS=False)
+    assert MessageLog.objects.get(pk=send_otp("bob@example.com").pk).recipient == "bob@example.com"
