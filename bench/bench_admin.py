@@ -140,8 +140,7 @@ def scenarios() -> list[tuple[str, str]]:
         ("date: month", f"created_at__year={some_month.year}&created_at__month={some_month.month}"),
         (
             "date: day",
-            f"created_at__year={some_month.year}&created_at__month={some_month.month}"
-            f"&created_at__day={some_month.day}",
+            f"created_at__year={some_month.year}&created_at__month={some_month.month}&created_at__day={some_month.day}",
         ),
         ("page 50", "p=50"),
         ("detail page", f"@{newest.pk}"),

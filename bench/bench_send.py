@@ -222,9 +222,7 @@ def measure(kind: str, latency: float, calls: int, rounds: int, workdir: str) ->
         cost = statistics.median(sample["per_call"] for sample in values)
         database = statistics.median(sample["database"] for sample in values)
         beyond = f"{(cost - database) / base:.2f}x" if database else ""
-        rows.append(
-            [name, f"{1 / cost:,.0f}", f"{cost * 1e6:,.0f}", f"{cost / base:.2f}x", _us(database), beyond]
-        )
+        rows.append([name, f"{1 / cost:,.0f}", f"{cost * 1e6:,.0f}", f"{cost / base:.2f}x", _us(database), beyond])
     return rows
 
 
@@ -248,8 +246,10 @@ def main() -> None:
         child(args.child, args.url, args.database, args.calls)
         return
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"send_otp against local HTTP servers: {args.calls} calls x {args.rounds} rounds per loop, median round "
-          f"(load average {load:.1f} on {os.cpu_count()} CPUs)")
+    print(
+        f"send_otp against local HTTP servers: {args.calls} calls x {args.rounds} rounds per loop, median round "
+        f"(load average {load:.1f} on {os.cpu_count()} CPUs)"
+    )
     latency = args.latency_ms / 1000
     titles = {
         "simulator": "the project simulator",

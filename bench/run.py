@@ -1,6 +1,6 @@
 """Runs every ``bench/bench_*.py`` in turn (``make bench``); each prints its own figures.
 
-    .venv/bin/python bench/run.py [NAME ...]     # e.g. run.py admin send
+.venv/bin/python bench/run.py [NAME ...]     # e.g. run.py admin send
 """
 
 from __future__ import annotations

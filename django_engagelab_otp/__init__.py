@@ -15,7 +15,17 @@ __version__ = "0.1.0"
 
 _SERVICES = ("send_otp", "send_custom_message", "send_code", "verify_otp", "check_otp", "attempts_left", "is_locked")
 
-__all__ = [*_SERVICES, "validate_recipient", "__version__"]
+__all__ = [
+    "send_otp",
+    "send_custom_message",
+    "send_code",
+    "verify_otp",
+    "check_otp",
+    "attempts_left",
+    "is_locked",
+    "validate_recipient",
+    "__version__",
+]
 
 if TYPE_CHECKING:  # pragma: no cover
     from .services import attempts_left, check_otp, is_locked, send_code, send_custom_message, send_otp, verify_otp

@@ -162,7 +162,7 @@ _FAILURES = [
     _F("configuration", _Config,    False, True,  False, UNAVAILABLE, "settings missing or wrong (before any request)"),
     # Refusals of this site's own limits (limits.py), before any request and any history row.
     _F("throttled",     _Throttled, True,  False, False, TOO_MANY,    "cooldown, daily cap, IP or user rate hit"),
-    _F("wrong_code",    _Wrong,     False, False, False, WRONG_CODE,  "the platform checked the code: not the right one"),
+    _F("wrong_code",    _Wrong,     False, False, False, WRONG_CODE,  "the platform says the code is wrong"),
     _F("verify_locked", _Locked,    False, False, False, LOCKED,      "MAX_VERIFY_ATTEMPTS wrong codes given"),
     _F("limits_cache",  _Config,    True,  True,  False, UNAVAILABLE, "the cache of the limits failed"),
 ]

@@ -231,9 +231,7 @@ def _send(
     log.message_id = result.message_id
     log.send_channel = result.send_channel[:_CHANNEL_LENGTH]  # a channel newer than this code must not crash
     _settle_accepted(log)
-    logger.info(
-        "EngageLab %s %s to %s accepted on %s", kind, result.message_id, Masked(log.to), result.send_channel
-    )
+    logger.info("EngageLab %s %s to %s accepted on %s", kind, result.message_id, Masked(log.to), result.send_channel)
     _notify(message_sent, log=log)
     # The platform may call back before the id above is committed; such rows
     # are stored unlinked. Looked for once the id is visible to the callback

@@ -114,9 +114,7 @@ def _e164(number: phonenumbers.PhoneNumber) -> str:
 # ------------------------------------------------------------------ destinations
 
 #: ``phonenumbers.PhoneNumberType`` names by value (``1`` → ``"MOBILE"``), as the settings spell them.
-NUMBER_TYPES: dict[int, str] = {
-    getattr(PhoneNumberType, name): name for name in dir(PhoneNumberType) if name.isupper()
-}
+NUMBER_TYPES: dict[int, str] = {getattr(PhoneNumberType, name): name for name in dir(PhoneNumberType) if name.isupper()}
 
 #: How each number type is named to a person ("… cannot be sent to premium-rate numbers").
 _TYPE_LABELS = {

@@ -370,7 +370,7 @@ def test_detail_page_shows_everything_read_only(viewer):
     assert "0.0035 USD" in page and "1725407449772531712" in page
     assert "&quot;name&quot;: &quot;Bob&quot;" in page and "123456" not in page and "[redacted]" in page
     # The timeline, oldest first, with the platform's spelling mapped to ours.
-    assert page.index("Planned") < page.index("engagelab-badge--progress\">Sent") < page.index("no route")
+    assert page.index("Planned") < page.index('engagelab-badge--progress">Sent') < page.index("no route")
     assert 'engagelab-badge--failure">Delivery failed<' in page
     assert 'name="_save"' not in page
 

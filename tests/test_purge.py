@@ -67,9 +67,7 @@ def purge(*args: str) -> tuple[str, str]:
 
 def test_old_history_goes_with_its_events_and_old_orphans(history):
     out, _err = purge("--older-than", "90d", "--batch-size", "3")
-    assert out.endswith(
-        "deleted: messages 7, their callback events 14, callback events for no known message 3.\n"
-    ), out
+    assert out.endswith("deleted: messages 7, their callback events 14, callback events for no known message 3.\n"), out
     assert sorted(MessageLog.objects.values_list("pk", flat=True)) == sorted(m.pk for m in history["recent"])
     assert MessageEvent.objects.filter(log__isnull=False).count() == 4
     assert list(MessageEvent.objects.filter(log__isnull=True)) == history["orphans_recent"]
