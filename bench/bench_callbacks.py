@@ -212,7 +212,7 @@ def _post(rows: list[dict]) -> tuple[float, int, int]:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    from django_engagelab_otp.webhooks.signature import callback_id
+    from django_engagelab_otp.signing import callback_id
 
     body = json.dumps({"total": len(rows), "rows": rows}).encode()
     header = callback_id(SECRET, USERNAME)

@@ -6,7 +6,7 @@ process (so that none shares the interpreter with the server):
 * ``requests.Session().post`` — a kept-alive connection, nothing else;
 * ``requests.post`` — a new session, so a new connection, per call;
 * ``engagelab-otp`` (the vendor SDK) — urllib, a new connection per call;
-* this project's ``EngageLabClient`` on its own — the HTTP layer, no Django;
+* this project's ``HTTPBackend`` on its own — the HTTP layer, no Django;
 * ``send_otp`` with Django on SQLite — validation, the client, and the two
   writes of its ``MessageLog`` row (``pending`` before, ``accepted`` after);
 * ``send_otp`` with Django on PostgreSQL, when one answers, and on the same
@@ -98,9 +98,9 @@ def loop_vendor_sdk(url: str) -> Callable[[], str]:
 
 
 def loop_client(url: str) -> Callable[[], str]:
-    from django_engagelab_otp.client import EngageLabClient
+    from django_engagelab_otp.backends.http import HTTPBackend
 
-    client = EngageLabClient(KEY, SECRET, api_url=url, max_retries=0)
+    client = HTTPBackend(KEY, SECRET, api_url=url, max_retries=0)
     to = recipients()
     return lambda: client.send_message(to(), TEMPLATE).message_id
 
@@ -194,7 +194,7 @@ def measure(kind: str, latency: float, calls: int, rounds: int, workdir: str) ->
             ("requests.Session().post (kept alive)", "session", ""),
             ("requests.post (a new connection per call)", "new_connection", ""),
             ("vendor SDK (urllib, new connection per call)", "vendor", ""),
-            ("EngageLabClient.send_message (no database)", "client", ""),
+            ("HTTPBackend.send_message (no database)", "client", ""),
             ("send_otp, SQLite (file, WAL)", "send_otp", f"sqlite:///{workdir}/send.sqlite3"),
         ]
         if support.postgres_reachable():

@@ -9,5 +9,5 @@ class EngageLabOTPConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks, transport  # noqa: F401  (registers checks and the settings listener)
+        from . import backends, checks  # noqa: F401  (registers checks and the settings listener)
         from .webhooks import checks as webhook_checks  # noqa: F401

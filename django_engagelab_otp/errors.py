@@ -7,9 +7,10 @@ simulator and the README all read it; ``python -m django_engagelab_otp.errors``
 prints it as Markdown.
 
 ``retryable`` means: the same call may be made again without risk of sending a
-second message, and may then succeed. The client itself repeats, with bounded
-exponential backoff and jitter, the platform codes marked retryable (1000,
-5016) and failures to connect; everything else is left to the caller.
+second message, and may then succeed. The HTTP backend itself repeats every
+retryable failure (codes 1000 and 5016, failures to connect, a 503 without a
+body), with bounded exponential backoff and jitter, up to ``MAX_RETRIES``;
+everything else is left to the caller.
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ class ErrorCode:
 
 # The rows below are written in the order a reader scans them; these two
 # helpers name each column.
-def _E(
+def coded(
     code: int,
     http: int,
     cls: type[EngageLabError],
@@ -85,13 +86,14 @@ def _E(
     user: Any,
     text: str,
 ) -> ErrorCode:
+    """A row for a code the platform answers with."""
     return ErrorCode(code, http, cls, retry, field, user_message=user, description=text, operator=operator)
 
 
-def _F(
+def uncoded(
     name: str, cls: type[EngageLabError], retry: bool, operator: bool, unknown: bool, user: Any, text: str
 ) -> ErrorCode:
-    # A failure without a platform code; its HTTP status, if any, comes with each occurrence.
+    """A row for a failure without a platform code; its HTTP status, if any, comes with each occurrence."""
     return ErrorCode(None, None, cls, retry, None, user, text, operator, outcome_unknown=unknown, name=name)
 
 
@@ -116,55 +118,51 @@ TOO_MANY = _("Too many attempts. Please try again later.")
 WRONG_CODE = _("This code is not right. Check it and try again.")
 LOCKED = _("Too many wrong codes were entered for this message. Please request a new code.")
 
-_Auth, _Request, _Rate, _Template = AuthenticationError, RequestError, RateLimitError, TemplateError
-_Recipient, _Delivery, _Server = RecipientError, DeliveryError, ServerError
 
 # fmt: off
 _PLATFORM_CODES = [
-    # code  HTTP class       retry  field operator user message    description (the platform's meaning)
-    _E(1000, 500, _Server,    True,  None, False, TROUBLE,        "internal error"),
-    _E(2001, 401, _Auth,      False, None, True,  UNAVAILABLE,    "wrong or missing credentials"),
-    _E(2002, 401, _Auth,      False, None, True,  UNAVAILABLE,    "key expired or disabled"),
-    _E(2004, 403, _Auth,      False, None, True,  UNAVAILABLE,    "no permission to call this API"),
-    _E(3001, 400, _Request,   False, None, True,  UNAVAILABLE,    "body is not valid JSON or has the wrong format"),
-    _E(3002, 400, _Request,   False, None, True,  UNAVAILABLE,    "wrong request parameters"),
-    _E(3003, 400, _Request,   False, None, False, CODE_USED,      "business validation failed (code expired or used)"),
-    _E(3004, 400, _Rate,      False, None, False, TOO_SOON,       "frequency limit for this template and recipient"),
-    _E(4001, 400, _Template,  False, None, True,  UNAVAILABLE,    "resource does not exist (e.g. unknown template)"),
-    _E(5001, 400, _Delivery,  False, None, False, TRY_AGAIN,      "sending failed"),
-    _E(5011, 400, _Recipient, False, "to", False, BAD_NUMBER,     "invalid phone number format"),
-    _E(5012, 400, _Recipient, False, "to", False, NO_ROUTE,       "target unreachable"),
-    _E(5013, 400, _Recipient, False, "to", False, NOT_SENT,       "number is on the block list"),
-    _E(5014, 400, _Delivery,  False, None, False, REJECTED,       "content violates rules"),
-    _E(5015, 400, _Delivery,  False, None, False, BLOCKED,        "message blocked or rejected"),
-    _E(5016, 400, _Delivery,  True,  None, False, TRY_AGAIN,      "internal sending problem"),
-    _E(5017, 400, _Recipient, False, "to", False, REGION,         "no permission to send to mainland China"),
-    _E(5018, 400, _Recipient, False, "to", False, HANDSET,        "handset problem (off or suspended)"),
-    _E(5019, 400, _Recipient, False, "to", False, UNSUBSCRIBED,   "user unsubscribed"),
-    _E(5020, 400, _Recipient, False, "to", False, NOT_REGISTERED, "number not registered or invalid"),
+    #     code  HTTP exception            retry  field operator user message    description (the platform's meaning)
+    coded(1000, 500, ServerError,         True,  None, False, TROUBLE,        "internal error"),
+    coded(2001, 401, AuthenticationError, False, None, True,  UNAVAILABLE,    "wrong or missing credentials"),
+    coded(2002, 401, AuthenticationError, False, None, True,  UNAVAILABLE,    "key expired or disabled"),
+    coded(2004, 403, AuthenticationError, False, None, True,  UNAVAILABLE,    "no permission to call this API"),
+    coded(3001, 400, RequestError,        False, None, True,  UNAVAILABLE,    "body is not valid JSON or has the wrong format"),
+    coded(3002, 400, RequestError,        False, None, True,  UNAVAILABLE,    "wrong request parameters"),
+    coded(3003, 400, RequestError,        False, None, False, CODE_USED,      "business validation failed (code expired or used)"),
+    coded(3004, 400, RateLimitError,      False, None, False, TOO_SOON,       "frequency limit for this template and recipient"),
+    coded(4001, 400, TemplateError,       False, None, True,  UNAVAILABLE,    "resource does not exist (e.g. unknown template)"),
+    coded(5001, 400, DeliveryError,       False, None, False, TRY_AGAIN,      "sending failed"),
+    coded(5011, 400, RecipientError,      False, "to", False, BAD_NUMBER,     "invalid phone number format"),
+    coded(5012, 400, RecipientError,      False, "to", False, NO_ROUTE,       "target unreachable"),
+    coded(5013, 400, RecipientError,      False, "to", False, NOT_SENT,       "number is on the block list"),
+    coded(5014, 400, DeliveryError,       False, None, False, REJECTED,       "content violates rules"),
+    coded(5015, 400, DeliveryError,       False, None, False, BLOCKED,        "message blocked or rejected"),
+    coded(5016, 400, DeliveryError,       True,  None, False, TRY_AGAIN,      "internal sending problem"),
+    coded(5017, 400, RecipientError,      False, "to", False, REGION,         "no permission to send to mainland China"),
+    coded(5018, 400, RecipientError,      False, "to", False, HANDSET,        "handset problem (off or suspended)"),
+    coded(5019, 400, RecipientError,      False, "to", False, UNSUBSCRIBED,   "user unsubscribed"),
+    coded(5020, 400, RecipientError,      False, "to", False, NOT_REGISTERED, "number not registered or invalid"),
 ]
 
-_Transport, _Config, _Throttled, _Locked = TransportError, ConfigurationError, ThrottledError, VerificationLockedError
-_Wrong = WrongCodeError
 _FAILURES = [
     # Failures that carry no platform code. "unknown": the platform may have acted anyway.
-    # name              class       retry  operator unknown user message description
-    _F("unreachable",   _Transport, True,  False, False, UNREACHABLE, "could not connect (refused, DNS, timeout)"),
-    _F("tls",           _Transport, False, True,  False, UNREACHABLE, "TLS handshake or certificate failure"),
-    _F("timeout",       _Transport, False, False, True,  MAYBE_SENT,  "no answer within the read timeout"),
-    _F("disconnected",  _Transport, False, False, True,  MAYBE_SENT,  "connection lost after the request was sent"),
-    _F("outage",        _Server,    True,  False, False, TROUBLE,     "HTTP 503 without a platform body"),
-    _F("proxy_error",   _Server,    False, False, True,  TROUBLE,     "other HTTP 5xx without a platform body"),
-    _F("http_error",    _Request,   False, True,  False, UNAVAILABLE, "HTTP 3xx/4xx without a platform body"),
-    _F("unknown_5xx",   _Server,    False, False, False, TROUBLE,     "error code not in this table, HTTP 5xx"),
-    _F("unknown_4xx",   _Request,   False, True,  False, UNAVAILABLE, "error code not in this table, HTTP 4xx"),
-    _F("malformed",     _Server,    False, False, True,  MAYBE_SENT,  "HTTP 2xx whose body is not the documented JSON"),
-    _F("configuration", _Config,    False, True,  False, UNAVAILABLE, "settings missing or wrong (before any request)"),
+    #       name             exception               retry  operator unknown user message description
+    uncoded("unreachable",   TransportError,          True,  False, False, UNREACHABLE, "could not connect (refused, DNS, timeout)"),
+    uncoded("tls",           TransportError,          False, True,  False, UNREACHABLE, "TLS handshake or certificate failure"),
+    uncoded("timeout",       TransportError,          False, False, True,  MAYBE_SENT,  "no answer within the read timeout"),
+    uncoded("disconnected",  TransportError,          False, False, True,  MAYBE_SENT,  "connection lost after the request was sent"),
+    uncoded("outage",        ServerError,             True,  False, False, TROUBLE,     "HTTP 503 without a platform body"),
+    uncoded("proxy_error",   ServerError,             False, False, True,  TROUBLE,     "other HTTP 5xx without a platform body"),
+    uncoded("http_error",    RequestError,            False, True,  False, UNAVAILABLE, "HTTP 3xx/4xx without a platform body"),
+    uncoded("unknown_5xx",   ServerError,             False, False, False, TROUBLE,     "error code not in this table, HTTP 5xx"),
+    uncoded("unknown_4xx",   RequestError,            False, True,  False, UNAVAILABLE, "error code not in this table, HTTP 4xx"),
+    uncoded("malformed",     ServerError,             False, False, True,  MAYBE_SENT,  "HTTP 2xx whose body is not the documented JSON"),
+    uncoded("configuration", ConfigurationError,      False, True,  False, UNAVAILABLE, "settings missing or wrong (before any request)"),
     # Refusals of this site's own limits (limits.py), before any request and any history row.
-    _F("throttled",     _Throttled, True,  False, False, TOO_MANY,    "cooldown, daily cap, IP or user rate hit"),
-    _F("wrong_code",    _Wrong,     False, False, False, WRONG_CODE,  "the platform says the code is wrong"),
-    _F("verify_locked", _Locked,    False, False, False, LOCKED,      "MAX_VERIFY_ATTEMPTS wrong codes given"),
-    _F("limits_cache",  _Config,    True,  True,  False, UNAVAILABLE, "the cache of the limits failed"),
+    uncoded("throttled",     ThrottledError,          True,  False, False, TOO_MANY,    "cooldown, daily cap, IP or user rate hit"),
+    uncoded("wrong_code",    WrongCodeError,          False, False, False, WRONG_CODE,  "the platform says the code is wrong"),
+    uncoded("verify_locked", VerificationLockedError, False, False, False, LOCKED,      "MAX_VERIFY_ATTEMPTS wrong codes given"),
+    uncoded("limits_cache",  ConfigurationError,      True,  True,  False, UNAVAILABLE, "the cache of the limits failed"),
 ]
 # fmt: on
 
@@ -173,9 +171,6 @@ ERROR_CODES: dict[int, ErrorCode] = {row.code: row for row in _PLATFORM_CODES if
 
 #: Failures without a platform code, by name.
 FAILURES: dict[str, ErrorCode] = {row.name: row for row in _FAILURES}
-
-#: Codes the client repeats by itself.
-RETRYABLE_CODES = frozenset(code for code, row in ERROR_CODES.items() if row.retryable)
 
 
 def error_for(code: int | None, message: str = "", *, http_status: int | None = None, **kwargs: Any) -> EngageLabError:

@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 from django import forms
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from . import limits, services, validation
-from .conf import otp_settings
+from .conf import LANGUAGES, otp_settings
 from .errors import FAILURES
 from .exceptions import EngageLabError, InvalidInputError
 from .models import MessageLog
@@ -45,23 +45,38 @@ WRONG_CODE = FAILURES["wrong_code"].user_message
 
 
 class EngageLabErrorsMixin:
-    """Adds an ``EngageLabError`` to a form where the error table says it belongs."""
+    """A form that calls the platform once its fields are valid, and shows a refusal where it belongs.
+
+    ``clean()`` applies the client rates for :attr:`action`, then calls
+    :meth:`call`; every ``EngageLabError`` lands where the error table puts it.
+    """
 
     #: The request the form serves; its client IP and user are rate-limited when given.
     request: HttpRequest | None = None
+    #: What the client rates count a submission as: ``"send"`` or ``"verify"``.
+    action: str = ""
 
-    def call_platform(self, action: str, call: Callable[[], Any]) -> bool:
-        """Apply the client rates for ``action``, then ``call``; a refusal becomes a form error.
+    def call(self, cleaned: dict[str, Any]) -> None:
+        """The platform call, made with valid data."""
+        raise NotImplementedError
 
-        Returns whether the call went through.
-        """
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()  # type: ignore[misc]
+        if not self.errors:  # type: ignore[attr-defined]
+            try:
+                limits.check_client(self.request, self.action)
+                self.call(cleaned)
+            except EngageLabError as error:
+                self.add_engagelab_error(error)
+        return cleaned
+
+    def read(self, name: str, reader: Callable[[Any], Any]) -> Any:
+        """A field's value read by ``reader`` (a :mod:`.validation` function), for ``clean_<name>()``."""
         try:
-            limits.check_client(self.request, action)
-            call()
-        except EngageLabError as error:
-            self.add_engagelab_error(error)
-            return False
-        return True
+            return reader(self.cleaned_data[name])  # type: ignore[attr-defined]
+        except InvalidInputError as error:
+            # Raised from clean_<name>(), which names the field itself.
+            raise error.as_validation_error(fields=()) from None
 
     def add_engagelab_error(self, error: EngageLabError) -> None:
         if error.operator and error.log is None:
@@ -71,11 +86,6 @@ class EngageLabErrorsMixin:
             logger.error("EngageLab is unavailable to %s: %r", type(self).__name__, error)
         # A field the form lacks (template_id, params, message_id) makes a non-field error.
         self.add_error(None, error.as_validation_error(self.fields))  # type: ignore[attr-defined]
-
-
-def _field_error(error: InvalidInputError) -> ValidationError:
-    """An input error raised from a ``clean_<field>()`` method, which names the field itself."""
-    return error.as_validation_error(fields=())
 
 
 class SendOTPForm(EngageLabErrorsMixin, forms.Form):
@@ -94,7 +104,7 @@ class SendOTPForm(EngageLabErrorsMixin, forms.Form):
     language = forms.ChoiceField(
         label=_("Message language"),
         required=False,
-        choices=[(code, LANGUAGE_NAMES.get(code, code)) for code in validation.LANGUAGES],
+        choices=[(code, LANGUAGE_NAMES.get(code, code)) for code in LANGUAGES],
         # Django's own message repeats what was sent, control characters and all.
         error_messages={"invalid_choice": _("Select one of the languages offered.")},
     )
@@ -113,24 +123,14 @@ class SendOTPForm(EngageLabErrorsMixin, forms.Form):
         self.params = params
         self.log: MessageLog | None = None
 
+    action = "send"
+
     def clean_to(self) -> str:
-        try:
-            return validation.recipient(self.cleaned_data["to"], region=otp_settings.DEFAULT_REGION)
-        except InvalidInputError as error:
-            raise _field_error(error) from None
+        return self.read("to", partial(validation.recipient, region=otp_settings.DEFAULT_REGION))
 
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        if self.errors:
-            return cleaned
-
-        def send() -> None:
-            self.log = services.send_otp(
-                cleaned["to"], self.template_id, language=cleaned.get("language") or None, params=self.params
-            )
-
-        self.call_platform("send", send)
-        return cleaned
+    def call(self, cleaned: dict[str, Any]) -> None:
+        language = cleaned.get("language") or None
+        self.log = services.send_otp(cleaned["to"], self.template_id, language=language, params=self.params)
 
 
 class CodeInput(forms.TextInput):
@@ -161,20 +161,11 @@ class VerifyOTPForm(EngageLabErrorsMixin, forms.Form):
         self.message_id = message_id
         self.verified = False
 
+    action = "verify"
+
     def clean_code(self) -> str:
-        try:
-            return validation.code(self.cleaned_data["code"])
-        except InvalidInputError as error:
-            raise _field_error(error) from None
+        return self.read("code", validation.code)
 
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        if self.errors:
-            return cleaned
-
-        def verify() -> None:
-            services.check_otp(self.message_id, cleaned["code"])
-            self.verified = True
-
-        self.call_platform("verify", verify)
-        return cleaned
+    def call(self, cleaned: dict[str, Any]) -> None:
+        services.check_otp(self.message_id, cleaned["code"])
+        self.verified = True

@@ -8,14 +8,12 @@
   message may have gone.
 * **Client rates** (``IP_RATE``, ``USER_RATE``) guard the forms given a
   request, through django-ratelimit.
-* **Verification attempts** (``MAX_VERIFY_ATTEMPTS``) are reserved on the
-  message's history row with a conditional UPDATE before a code is checked.
 
-State lives in Django's cache framework (the ``LIMITS_CACHE`` alias): with a
-shared cache such as Redis the limits hold across processes and machines.
-Cache keys hold keyed hashes, never a recipient. Refusals raise
-``ThrottledError`` (or ``VerificationLockedError``), are logged at WARNING
-with the recipient masked, and write no history row: no message was sent.
+State lives in Django's cache framework (:mod:`.limits_cache`): with a shared
+cache such as Redis the limits hold across processes and machines. Refusals
+raise ``ThrottledError``, are logged at WARNING with the recipient masked,
+and write no history row: no message was sent. (The verification attempt
+counter lives with the history: :mod:`.history.attempts`.)
 """
 
 from __future__ import annotations
@@ -25,30 +23,22 @@ import logging
 import math
 import secrets
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-from django.core.cache import BaseCache, caches
-from django.db.models import F
+from django.core.cache import BaseCache
 from django.http import HttpRequest
-from django.utils import timezone
-from django.utils.module_loading import import_string
 from django_ratelimit.core import get_usage
 
 from .conf import otp_settings
 from .errors import failure
 from .exceptions import EngageLabError, ThrottledError
-from .models import MessageLog
-from .privacy import keyed_hash, mailbox, mask_recipient, stored_recipient
+from .limits_cache import PREFIX, cache_errors, cache_key, limits_cache
+from .privacy import mailbox, mask_recipient, stored_recipient
 
 logger = logging.getLogger("django_engagelab_otp.limits")
 
-PREFIX = "engagelab_otp:"
 DAY = 86400
-#: How long a verification counter lives for a message id this site does not know.
-UNKNOWN_MESSAGE_TTL = DAY
 #: Attempts to claim a key that expires while it is being read.
 _CLAIM_TRIES = 3
 
@@ -72,7 +62,7 @@ class SendClaim:
         if self.cooldown_key is None and self.daily_key is None:
             return
         try:
-            cache = _cache()
+            cache = limits_cache()
             if self.cooldown_key is not None:
                 held = cache.get(self.cooldown_key)
                 # Only our own claim: one that expired meanwhile may be another send's by now.
@@ -96,13 +86,13 @@ def claim_send(recipient: str, template_id: str) -> SendClaim:
     one recipient and template, exactly one wins: ``cache.add`` is atomic.
     """
     claim = SendClaim()
-    with _cache_errors():
-        cache = _cache()
-        cooldown = _number(otp_settings.RESEND_COOLDOWN)
+    with cache_errors():
+        cache = limits_cache()
+        cooldown = otp_settings.RESEND_COOLDOWN
         if cooldown > 0:
-            claim.cooldown_key = _key("cooldown", f"{template_id}\n{mailbox(recipient)}")
+            claim.cooldown_key = cache_key("cooldown", f"{template_id}\n{mailbox(recipient)}")
             claim.token = _claim_cooldown(cache, claim.cooldown_key, cooldown, recipient)
-        limit = int(_number(otp_settings.DAILY_LIMIT))
+        limit = otp_settings.DAILY_LIMIT
         if limit > 0:
             try:
                 claim.daily_key = _count_today(cache, recipient, limit)
@@ -130,7 +120,7 @@ def _count_today(cache: BaseCache, recipient: str, limit: int) -> str | None:
     now = time.time()
     day = int(now // DAY)
     left = (day + 1) * DAY - now
-    key = _key("daily", mailbox(recipient)) + f":{day}"
+    key = cache_key("daily", mailbox(recipient)) + f":{day}"
     for _try in range(_CLAIM_TRIES):
         cache.add(key, 0, timeout=math.ceil(left) + 60)
         try:
@@ -188,7 +178,7 @@ def check_client(request: HttpRequest | None, action: str) -> None:
         value = key_of(request) if rate else None
         if value is None:
             continue
-        with _cache_errors():
+        with cache_errors():
             usage = get_usage(
                 request,
                 group=f"{PREFIX}{action}:{scope}",
@@ -205,12 +195,8 @@ def client_ip(request: HttpRequest) -> str | None:
 
     One IPv6 subscriber usually holds a whole /64, so its addresses count as one.
     """
-    getter = otp_settings.CLIENT_IP
-    if getter:
-        function = import_string(getter) if isinstance(getter, str) else getter
-        text = function(request)
-    else:
-        text = request.META.get("REMOTE_ADDR")
+    getter = otp_settings.CLIENT_IP  # already a callable (conf imports a dotted path)
+    text = getter(request) if getter else request.META.get("REMOTE_ADDR")
     if not text:
         logger.warning("EngageLab client rate not applied: no client address (see CLIENT_IP)")
         return None
@@ -221,105 +207,3 @@ def client_ip(request: HttpRequest) -> str | None:
     if address.version == 6:
         return str(ipaddress.ip_network(f"{address}/64", strict=False).network_address)
     return str(address)
-
-
-# ---------------------------------------------------------------------- verification attempts
-
-
-@dataclass
-class Attempt:
-    """One verification attempt, counted before the code is checked."""
-
-    message_id: str
-    on_row: bool
-    cache_key: str | None = None
-
-    def refund(self) -> None:
-        """The platform never answered: this was no attempt."""
-        if self.on_row:
-            MessageLog.objects.filter(message_id=self.message_id, verify_attempts__gt=0).update(
-                verify_attempts=F("verify_attempts") - 1
-            )
-        elif self.cache_key is not None:
-            try:
-                _cache().decr(self.cache_key)
-            except Exception as error:
-                logger.error("EngageLab verification attempt not given back: %s", type(error).__name__)
-
-
-def reserve_attempt(message_id: str) -> Attempt:
-    """Count an attempt for ``message_id``, or raise ``VerificationLockedError`` when none is left.
-
-    On the message's row one conditional UPDATE decides (``WHERE
-    verify_attempts < MAX_VERIFY_ATTEMPTS``): of simultaneous attempts, no
-    more than the limit pass. Message ids this site did not send are counted
-    in the cache instead.
-    """
-    limit = int(_number(otp_settings.MAX_VERIFY_ATTEMPTS))
-    rows = MessageLog.objects.filter(message_id=message_id)
-    changes = {"verify_attempts": F("verify_attempts") + 1, "updated_at": timezone.now()}
-    if (rows.filter(verify_attempts__lt=limit) if limit > 0 else rows).update(**changes):
-        return Attempt(message_id, on_row=True)
-    if rows.exists():
-        raise _locked(message_id, limit)
-    if limit <= 0:
-        return Attempt(message_id, on_row=False)
-    key = _key("verify", message_id)
-    with _cache_errors():
-        cache = _cache()
-        cache.add(key, 0, timeout=UNKNOWN_MESSAGE_TTL)
-        try:
-            count = cache.incr(key)
-        except ValueError:  # not kept (DummyCache): nothing to count with
-            return Attempt(message_id, on_row=False)
-        if count > limit:
-            cache.decr(key)
-            raise _locked(message_id, limit)
-    return Attempt(message_id, on_row=False, cache_key=key)
-
-
-def attempts_left(message_id: str) -> int | None:
-    """How many attempts ``message_id`` has left; ``None`` when ``MAX_VERIFY_ATTEMPTS`` is off."""
-    limit = int(_number(otp_settings.MAX_VERIFY_ATTEMPTS))
-    if limit <= 0:
-        return None
-    used = MessageLog.objects.filter(message_id=message_id).values_list("verify_attempts", flat=True).first()
-    if used is None:
-        with _cache_errors():
-            used = _cache().get(_key("verify", message_id)) or 0
-    return max(0, limit - used)
-
-
-def _locked(message_id: str, limit: int) -> EngageLabError:
-    logger.warning("EngageLab verification of %s refused: %d wrong codes already", message_id, limit)
-    return failure("verify_locked", f"message {message_id} had {limit} wrong codes; request a new one")
-
-
-# ---------------------------------------------------------------------- helpers
-
-
-def _cache() -> BaseCache:
-    return caches[otp_settings.LIMITS_CACHE]
-
-
-def _key(kind: str, value: str) -> str:
-    # Hashed always: a cache dump must not list phone numbers.
-    return f"{PREFIX}{kind}:{keyed_hash(value, 'limits')[:40]}"
-
-
-def _number(value: Any) -> float:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
-
-
-@contextmanager
-def _cache_errors() -> Iterator[None]:
-    """A cache that fails refuses the send (nothing guards it) as an operator's problem."""
-    try:
-        yield
-    except EngageLabError:
-        raise
-    except Exception as error:
-        raise failure(
-            "limits_cache",
-            f"the cache {otp_settings.LIMITS_CACHE!r} holding the limits failed: {type(error).__name__}",
-        ) from error

@@ -9,6 +9,51 @@ from django.utils.translation import gettext_lazy as _
 from .privacy import is_hashed, mask_recipient
 
 
+class Status(models.TextChoices):
+    """Where a message stands: set by the send itself, then by the platform's callbacks."""
+
+    # Set by the send itself.
+    PENDING = "pending", _("Pending")
+    ACCEPTED = "accepted", _("Accepted")
+    FAILED = "failed", _("Failed")
+    UNKNOWN = "unknown", _("Unknown")
+    # Reported later by the platform's callbacks (message_status values).
+    PLAN = "plan", _("Planned")
+    TARGET_VALID = "target_valid", _("Recipient valid")
+    TARGET_INVALID = "target_invalid", _("Recipient invalid")
+    SENT = "sent", _("Sent")
+    SENT_FAILED = "sent_failed", _("Sending failed")
+    DELIVERED = "delivered", _("Delivered")
+    DELIVERED_FAILED = "delivered_failed", _("Delivery failed")
+    VERIFIED = "verified", _("Verified")
+    VERIFIED_FAILED = "verified_failed", _("Verification failed")
+    VERIFIED_TIMEOUT = "verified_timeout", _("Verification timed out")
+
+
+# The groups of statuses, defined once: the lifecycle, the admin's filters and
+# the index of open messages below all read them.
+
+#: The message did not reach its recipient.
+FAILURE_STATUSES: frozenset[str] = frozenset(
+    {Status.FAILED, Status.TARGET_INVALID, Status.SENT_FAILED, Status.DELIVERED_FAILED}
+)
+
+#: The message reached its recipient; what follows is only the verification outcome.
+REACHED_STATUSES: frozenset[str] = frozenset(
+    {Status.DELIVERED, Status.VERIFIED, Status.VERIFIED_FAILED, Status.VERIFIED_TIMEOUT}
+)
+
+#: Nothing more is expected about delivery. A failure is final unless the
+#: platform falls back to another channel (see ``history.lifecycle``).
+FINAL_STATUSES: frozenset[str] = FAILURE_STATUSES | REACHED_STATUSES
+
+
+#: Messages still under way: the condition of the partial index the admin's filters use.
+# Sorted, so that a query's SQL matches the index's predicate exactly:
+# PostgreSQL uses a partial index only when the query implies its predicate.
+OPEN = ~models.Q(status__in=sorted(str(status) for status in FINAL_STATUSES))
+
+
 class MessageLog(models.Model):
     """One row per send: written ``pending`` before the request, settled after it."""
 
@@ -17,23 +62,7 @@ class MessageLog(models.Model):
         CUSTOM = "custom", _("Custom message")
         CODE = "code", _("Own code")
 
-    class Status(models.TextChoices):
-        # Set by the send itself.
-        PENDING = "pending", _("Pending")
-        ACCEPTED = "accepted", _("Accepted")
-        FAILED = "failed", _("Failed")
-        UNKNOWN = "unknown", _("Unknown")
-        # Reported later by the platform's callbacks (message_status values).
-        PLAN = "plan", _("Planned")
-        TARGET_VALID = "target_valid", _("Recipient valid")
-        TARGET_INVALID = "target_invalid", _("Recipient invalid")
-        SENT = "sent", _("Sent")
-        SENT_FAILED = "sent_failed", _("Sending failed")
-        DELIVERED = "delivered", _("Delivered")
-        DELIVERED_FAILED = "delivered_failed", _("Delivery failed")
-        VERIFIED = "verified", _("Verified")
-        VERIFIED_FAILED = "verified_failed", _("Verification failed")
-        VERIFIED_TIMEOUT = "verified_timeout", _("Verification timed out")
+    Status = Status
 
     class Channel(models.TextChoices):
         SMS = "sms", _("SMS")
@@ -83,24 +112,8 @@ class MessageLog(models.Model):
             # operator class makes LIKE use the index whatever the collation.
             models.Index(fields=["to"], opclasses=["varchar_pattern_ops"], name="engagelab_log_to_prefix"),
             # Messages without a final status are few: "final status: no" and
-            # "lost messages" read only them. The condition must stay the one
-            # admin/filters.py builds from lifecycle.FINAL_STATUSES (sorted).
-            models.Index(
-                fields=["-created_at", "-id"],
-                condition=~models.Q(
-                    status__in=[
-                        "delivered",
-                        "delivered_failed",
-                        "failed",
-                        "sent_failed",
-                        "target_invalid",
-                        "verified",
-                        "verified_failed",
-                        "verified_timeout",
-                    ]
-                ),
-                name="engagelab_log_open",
-            ),
+            # "lost messages" read only them (admin/filters.py asks OPEN).
+            models.Index(fields=["-created_at", "-id"], condition=OPEN, name="engagelab_log_open"),
         ]
 
     def __str__(self) -> str:

@@ -22,8 +22,8 @@ import pytest
 if TYPE_CHECKING:  # pragma: no cover
     from .simulator import Simulator
 
-HTTP_BACKEND = "django_engagelab_otp.client.EngageLabClient"
-LOCMEM_BACKEND = "django_engagelab_otp.backends.locmem.LocmemClient"
+HTTP_BACKEND = "django_engagelab_otp.backends.http.HTTPBackend"
+LOCMEM_BACKEND = "django_engagelab_otp.backends.locmem.LocmemBackend"
 
 
 def _configure(settings: Any, **values: Any) -> dict[str, Any]:

@@ -1,49 +1,34 @@
-"""The public functions: validate, write the history row, call the client, settle.
+"""The public functions: validate, throttle, write the history, call the backend, tell.
 
 Every send writes its ``MessageLog`` row as ``pending`` before the request and
 settles it (``accepted``, ``failed`` or ``unknown``) before returning or
-raising, so that a crash in between still leaves evidence. OTP codes are
-never stored: ``code`` parameters are redacted and ``/v1/codes`` codes are
-not written at all. The abuse limits (:mod:`.limits`) are claimed before the
-row and the request; a refusal writes no row.
+raising (:mod:`.history.sends`), so that a crash in between still leaves
+evidence. The abuse limits (:mod:`.limits`) are claimed before the row and
+the request; a refusal writes no row.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import nullcontext
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from django.db import DatabaseError, IntegrityError, router, transaction
+from django.db import DatabaseError, router, transaction
 from django.dispatch import Signal
-from django.utils import timezone
 
 from . import limits, validation
+from .backends import Backend, SendResult, get_backend
 from .conf import otp_settings
 from .errors import failure
 from .exceptions import EngageLabError
+from .history import callbacks, sends, verifications
 from .models import MessageLog
-from .privacy import Masked, redact_params, stored_recipient
+from .privacy import Masked
 from .signals import message_failed, message_sent, otp_verified
-from .transport import get_client
-from .webhooks.processing import catch_up
 
 logger = logging.getLogger("django_engagelab_otp")
-
-__all__ = [
-    "send_otp",
-    "send_custom_message",
-    "send_code",
-    "verify_otp",
-    "check_otp",
-    "attempts_left",
-    "is_locked",
-]
-
-Status = MessageLog.Status
-_CHANNEL_LENGTH = MessageLog._meta.get_field("send_channel").max_length
 
 
 def send_otp(
@@ -59,18 +44,8 @@ def send_otp(
     ``send_channel``); raises ``EngageLabError`` (with ``.log``) otherwise, or
     ``ThrottledError`` (without a row) when an abuse limit refuses first.
     """
-    to = validation.recipient(to, region=otp_settings.DEFAULT_REGION)
-    template = _template_id(template_id)
-    lang = validation.language(language or otp_settings.LANGUAGE)
-    values = validation.params(params)
-    return _send(
-        MessageLog.Kind.OTP,
-        to,
-        template,
-        lang,
-        values,
-        lambda client: client.send_message(to, template, language=lang, params=values),
-    )
+    send = _personal(MessageLog.Kind.OTP, to, template_id, language, params)
+    return _send(send, lambda backend: backend.send_message(send.to, send.template_id, **send.options))
 
 
 def send_custom_message(
@@ -80,20 +55,17 @@ def send_custom_message(
     params: Mapping[str, Any] | None = None,
 ) -> MessageLog:
     """Send a custom template's content to one or several recipients (``POST /v1/custom-messages``)."""
-    targets = validation.recipients(to, region=otp_settings.DEFAULT_REGION)
-    template = validation.template_id(template_id)
-    values = validation.params(params)
-    return _send(
+    send = _Send(
         MessageLog.Kind.CUSTOM,
-        targets,
-        template,
+        validation.recipients(to, region=otp_settings.DEFAULT_REGION),
+        validation.template_id(template_id),
         "",
-        values,
-        lambda client: client.send_custom_message(targets, template, params=values),
+        validation.params(params),
         # Notifications the site decides to send (an order shipped) are not a
         # button anyone can press: no cooldown, no daily cap.
         throttle=False,
     )
+    return _send(send, lambda backend: backend.send_custom_message(send.to, send.template_id, params=send.params))
 
 
 def send_code(
@@ -105,19 +77,9 @@ def send_code(
     params: Mapping[str, Any] | None = None,
 ) -> MessageLog:
     """Deliver a code the caller generated (``POST /v1/codes``); the platform will not verify it."""
-    to = validation.recipient(to, region=otp_settings.DEFAULT_REGION)
+    send = _personal(MessageLog.Kind.CODE, to, template_id, language, params)
     secret = validation.code(code)
-    template = _template_id(template_id)
-    lang = validation.language(language or otp_settings.LANGUAGE)
-    values = validation.params(params)
-    return _send(
-        MessageLog.Kind.CODE,
-        to,
-        template,
-        lang,
-        values,
-        lambda client: client.send_code(to, secret, template, language=lang, params=values),
-    )
+    return _send(send, lambda backend: backend.send_code(send.to, secret, send.template_id, **send.options))
 
 
 def verify_otp(message_id: str, code: str) -> bool:
@@ -133,17 +95,16 @@ def verify_otp(message_id: str, code: str) -> bool:
     """
     message_id = validation.message_id(message_id)
     code = validation.code(code)
-    client = get_client()
-    attempt = limits.reserve_attempt(message_id)
+    backend = get_backend()
+    attempt = verifications.reserve(message_id)
     try:
-        verified = client.verify(message_id, code).verified
+        verified = backend.verify(message_id, code).verified
     except EngageLabError as error:
         if error.code is None:  # no answer from the platform: that was no attempt
             attempt.refund()
         raise
     if verified:
-        now = timezone.now()
-        MessageLog.objects.filter(message_id=message_id).update(verified_at=now, updated_at=now)
+        verifications.verified(message_id)
     log = MessageLog.objects.filter(message_id=message_id).first() if otp_verified.has_listeners() else None
     _notify(otp_verified, message_id=message_id, verified=verified, log=log)
     logger.info("EngageLab verification of %s: %s", message_id, "verified" if verified else "wrong code")
@@ -163,7 +124,7 @@ def check_otp(message_id: str, code: str) -> None:
 
 def attempts_left(message_id: str) -> int | None:
     """How many more codes ``message_id`` accepts before it is locked; ``None`` when there is no limit."""
-    return limits.attempts_left(validation.message_id(message_id))
+    return verifications.left(validation.message_id(message_id))
 
 
 def is_locked(message_id: str) -> bool:
@@ -172,6 +133,36 @@ def is_locked(message_id: str) -> bool:
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+@dataclass(frozen=True)
+class _Send:
+    """A send, its input checked: what the history row records and the backend is given."""
+
+    kind: str
+    to: str | list[str]
+    template_id: str
+    language: str
+    params: dict[str, str]
+    #: Whether the resend cooldown and the daily cap apply.
+    throttle: bool = True
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return {"language": self.language, "params": self.params}
+
+
+def _personal(
+    kind: str, to: Any, template_id: str | None, language: str | None, params: Mapping[str, Any] | None
+) -> _Send:
+    """An OTP or an own code to one recipient: the default template and language apply."""
+    return _Send(
+        kind,
+        validation.recipient(to, region=otp_settings.DEFAULT_REGION),
+        _template_id(template_id),
+        validation.language(language or otp_settings.LANGUAGE),
+        validation.params(params),
+    )
 
 
 def _template_id(value: str | None) -> str:
@@ -190,48 +181,30 @@ def _notify(signal: Signal, **kwargs: Any) -> None:
     signal.send_robust(sender=MessageLog, **kwargs)
 
 
-def _send(
-    kind: str,
-    to: str | list[str],
-    template_id: str,
-    language: str,
-    params: dict[str, str],
-    call: Callable[[Any], Any],
-    *,
-    throttle: bool = True,
-) -> MessageLog:
-    client = get_client()  # a configuration error is raised here, before any row
-    many = isinstance(to, list)
+def _send(send: _Send, call: Callable[[Backend], SendResult]) -> MessageLog:
+    backend = get_backend()  # a configuration error is raised here, before any row
+    personal = send.throttle and isinstance(send.to, str)
     # A refusal is raised here, before any row: no message was sent.
-    claim = limits.claim_send(to, template_id) if throttle and not many else limits.NO_CLAIM
+    claim = limits.claim_send(send.to, send.template_id) if personal else limits.NO_CLAIM
     try:
-        log = MessageLog.objects.create(
-            kind=kind,
-            to=stored_recipient(to[0] if many else to),
-            recipients=[stored_recipient(value) for value in to] if many and len(to) > 1 else [],
-            template_id=template_id,
-            language=language,
-            params=redact_params(params),
-        )
+        log = sends.record(send.kind, send.to, send.template_id, send.language, send.params)
     except BaseException:
         claim.release()
         raise
     try:
-        result = call(client)
+        result = call(backend)
     except EngageLabError as error:
         if not error.outcome_unknown:  # refused or never sent: no one is kept waiting for it
             claim.release()
-        _settle_failed(log, error)
+        _failed(log, error)
         raise
     except BaseException as error:
-        # A bug or an interrupt after the row was written: the outcome is unknown.
-        _settle(log, Status.UNKNOWN, error_message=f"{type(error).__name__} during the request")
+        sends.interrupted(log, error)
         raise
-    log.recipient = to if isinstance(to, str) else to[0]
-    log.message_id = result.message_id
-    log.send_channel = result.send_channel[:_CHANNEL_LENGTH]  # a channel newer than this code must not crash
-    _settle_accepted(log)
-    logger.info("EngageLab %s %s to %s accepted on %s", kind, result.message_id, Masked(log.to), result.send_channel)
+    sends.accepted(log, result.message_id, result.send_channel)
+    logger.info(
+        "EngageLab %s %s to %s accepted on %s", send.kind, result.message_id, Masked(log.to), result.send_channel
+    )
     _notify(message_sent, log=log)
     # The platform may call back before the id above is committed; such rows
     # are stored unlinked. Looked for once the id is visible to the callback
@@ -240,58 +213,19 @@ def _send(
     return log
 
 
-def _settle_accepted(log: MessageLog) -> None:
-    """Record the platform's id; a duplicate id must not leave the row pending.
-
-    The platform's ids are unique, but a restarted simulator or a platform bug
-    can repeat one. The message was accepted all the same, so the row is
-    settled without the id and says why.
-    """
-    connection = transaction.get_connection(router.db_for_write(MessageLog))
-    # In autocommit mode a failed UPDATE harms nothing; inside the caller's
-    # transaction only a savepoint keeps that transaction usable.
-    guard = transaction.atomic(using=connection.alias) if connection.in_atomic_block else nullcontext()
-    try:
-        with guard:
-            _settle(log, Status.ACCEPTED, "message_id", "send_channel")
-    except IntegrityError:
-        duplicate, log.message_id = log.message_id, None
-        logger.error("EngageLab answered with message id %s, which another history row already holds", duplicate)
-        _settle(
-            log,
-            Status.ACCEPTED,
-            "message_id",
-            "send_channel",
-            error_message=f"accepted, but the platform's message id {duplicate} is already held by another row",
-        )
-
-
 def _catch_up(log: MessageLog) -> None:
     try:
-        catch_up(log)
+        callbacks.catch_up(log)
     except DatabaseError as error:
         # Not lost: the rows are stored, and the message's next callback links them.
         logger.error("EngageLab %s: early callbacks not replayed yet (%s)", log.message_id, type(error).__name__)
 
 
-def _settle_failed(log: MessageLog, error: EngageLabError) -> None:
-    status = Status.UNKNOWN if error.outcome_unknown else Status.FAILED
-    log.error_code = error.code
-    log.http_status = error.http_status
-    _settle(log, status, "error_code", "http_status", error_message=error.message[:2000])
-    error.log = log
+def _failed(log: MessageLog, error: EngageLabError) -> None:
+    status = sends.failed(log, error)
     # Logged once, here (callers seeing .log know it was): at ERROR when an operator
     # must act or the outcome is unknown. repr() holds the code and the platform's
     # text, already scrubbed; never a credential or a code.
     level = logging.ERROR if error.operator or error.outcome_unknown else logging.WARNING
     logger.log(level, "EngageLab %s to %s %s: %r", log.kind, Masked(log.to), status, error)
     _notify(message_failed, log=log, error=error)
-
-
-def _settle(log: MessageLog, status: str, *fields: str, error_message: str | None = None) -> None:
-    log.status = status
-    update = ["status", "updated_at", *fields]
-    if error_message is not None:
-        log.error_message = error_message
-        update.append("error_message")
-    log.save(update_fields=update)

@@ -18,7 +18,7 @@ message_failed = Signal()
 otp_verified = Signal()
 
 # Callbacks (sent by the webhook view once the batch is committed; each event is
-# a typed object from django_engagelab_otp.webhooks.events that keeps the raw row).
+# a typed object from django_engagelab_otp.history.events that keeps the raw row).
 
 #: A callback moved a message's status (sent once per message and batch, only on a
 #: real change). sender: MessageLog. kwargs: ``log`` (the saved MessageLog),

@@ -18,13 +18,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from phonenumbers import PhoneNumberType
 
-from .conf import otp_settings
+from .conf import LANGUAGES, NUMBER_TYPES, otp_settings
 from .exceptions import InvalidInputError
-
-#: Template languages the platform documents.
-LANGUAGES = ("default", "zh_CN", "zh_HK", "en", "ja", "th", "es")
 
 MAX_TEMPLATE_ID = 128
 MAX_RECIPIENTS = 100
@@ -113,9 +109,6 @@ def _e164(number: phonenumbers.PhoneNumber) -> str:
 
 # ------------------------------------------------------------------ destinations
 
-#: ``phonenumbers.PhoneNumberType`` names by value (``1`` → ``"MOBILE"``), as the settings spell them.
-NUMBER_TYPES: dict[int, str] = {getattr(PhoneNumberType, name): name for name in dir(PhoneNumberType) if name.isupper()}
-
 #: How each number type is named to a person ("… cannot be sent to premium-rate numbers").
 _TYPE_LABELS = {
     "FIXED_LINE": gettext_lazy("fixed-line"),
@@ -132,9 +125,6 @@ _TYPE_LABELS = {
     "UNKNOWN": gettext_lazy("unrecognised"),
 }
 
-#: The region ``phonenumbers`` gives numbers that belong to no country (+800, +882 …).
-NON_GEOGRAPHIC = "001"
-
 
 def destination(number: phonenumbers.PhoneNumber) -> None:
     """Refuse a phone number the settings do not allow sending to.
@@ -146,21 +136,14 @@ def destination(number: phonenumbers.PhoneNumber) -> None:
     numbers are where SMS pumping earns its money.
     """
     region = phonenumbers.region_code_for_number(number) or "ZZ"
-    allowed = _names(otp_settings.ALLOWED_COUNTRIES)
-    if (allowed is not None and region not in allowed) or region in (_names(otp_settings.DENIED_COUNTRIES) or ()):
+    allowed = otp_settings.ALLOWED_COUNTRIES
+    if (allowed is not None and region not in allowed) or region in otp_settings.DENIED_COUNTRIES:
         raise InvalidInputError(_("Messages cannot be sent to phone numbers of this country."), field="to")
     kind = NUMBER_TYPES.get(phonenumbers.number_type(number), "UNKNOWN")
-    if kind in (_names(otp_settings.DENIED_NUMBER_TYPES) or ()):
+    if kind in otp_settings.DENIED_NUMBER_TYPES:
         raise InvalidInputError(
             _("Messages cannot be sent to %(kind)s numbers.") % {"kind": _TYPE_LABELS.get(kind, kind)}, field="to"
         )
-
-
-def _names(value: Any) -> set[str] | None:
-    """A setting's region codes or type names, in capitals (one given as text counts as a list of one)."""
-    if value is None:
-        return None
-    return {str(code).upper() for code in ([value] if isinstance(value, str) else value)}
 
 
 def recipients(value: Any, *, region: str | None = None) -> str | list[str]:

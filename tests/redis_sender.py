@@ -36,7 +36,7 @@ def main() -> None:
         "API_URL": os.environ["SIM_URL"],
         "DEV_KEY": os.environ["SIM_KEY"],
         "DEV_SECRET": os.environ["SIM_SECRET"],
-        "BACKEND": "django_engagelab_otp.client.EngageLabClient",
+        "BACKEND": "django_engagelab_otp.backends.http.HTTPBackend",
     }
     with override_settings(CACHES={"default": redis}, ENGAGELAB_OTP=engagelab):
         call_command("migrate", verbosity=0)

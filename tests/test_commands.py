@@ -188,11 +188,11 @@ UNKNOWN = Exit.OUTCOME_UNKNOWN
         (refusal(3004), Exit.REFUSED, ["RateLimitError"], "failed", 1),
         (refusal(4001), Exit.REFUSED, ["TemplateError"], "failed", 1),
         (refusal(1000, 500), Exit.UNAVAILABLE, ["[1000]", "later"], "failed", 3),
-        ({"status": 503, "body": ""}, Exit.UNAVAILABLE, ["ServerError", "HTTP 503"], "failed", 1),
+        ({"status": 503, "body": ""}, Exit.UNAVAILABLE, ["ServerError", "HTTP 503"], "failed", 3),
         ({"status": 502, "body": "<html>Bad gateway</html>"}, UNKNOWN, ["check the history"], "unknown", 1),
         ({"status": 200, "json": {"send_channel": "sms"}}, UNKNOWN, ["without message_id"], "unknown", 1),
         ({"body": requests.ReadTimeout("read timed out")}, UNKNOWN, ["TransportError"], "unknown", 1),
-        ({"body": requests.ConnectTimeout("connect timed out")}, Exit.UNAVAILABLE, ["could not connect"], "failed", 1),
+        ({"body": requests.ConnectTimeout("connect timed out")}, Exit.UNAVAILABLE, ["could not connect"], "failed", 3),
     ],
 )
 def test_send_platform_failures_end_with_one_line_and_an_exit_code(api, answer, code, texts, status, calls):

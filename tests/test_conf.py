@@ -6,20 +6,21 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
-from django_engagelab_otp import transport
-from django_engagelab_otp.client import EngageLabClient
+from django_engagelab_otp import backends
+from django_engagelab_otp.backends.http import HTTPBackend
 from django_engagelab_otp.conf import DEFAULTS, OTPSettings, otp_settings
 from django_engagelab_otp.exceptions import ConfigurationError
 
 SECRET = settings.ENGAGELAB_OTP["DEV_SECRET"]
 
 
-class RecordingBackend:
-    """A stand-in backend: keeps the options it was built with."""
+class RecordingBackend(HTTPBackend):
+    """A backend of one's own: keeps the options it was built with."""
 
     closed = 0
 
     def __init__(self, **options):
+        super().__init__(**options)
         self.options = options
 
     def close(self):
@@ -44,7 +45,7 @@ def test_defaults_fill_the_rest():
         assert otp_settings.TIMEOUT == 10
         assert otp_settings.LANGUAGE == "default"
         assert otp_settings.MAX_RETRIES == 2
-        assert otp_settings.BACKEND == "django_engagelab_otp.client.EngageLabClient"
+        assert otp_settings.BACKEND == "django_engagelab_otp.backends.http.HTTPBackend"
         assert otp_settings.TEMPLATE_ID is None and otp_settings.DEV_SECRET is None
 
 
@@ -55,11 +56,13 @@ def test_without_the_setting_at_all():
         assert otp_settings.TIMEOUT == 10
 
 
-def test_empty_values_mean_the_default_but_zero_is_kept():
+def test_empty_values_mean_the_default_but_zero_is_kept_where_it_means_off(caplog):
     with override_settings(ENGAGELAB_OTP={"API_URL": "", "LANGUAGE": None, "MAX_RETRIES": 0, "TIMEOUT": 0}):
         assert DEFAULTS["API_URL"] == otp_settings.API_URL
         assert otp_settings.LANGUAGE == "default"
-        assert otp_settings.MAX_RETRIES == 0 and otp_settings.TIMEOUT == 0
+        assert otp_settings.MAX_RETRIES == 0
+        assert otp_settings.TIMEOUT == 10, "a zero timeout cannot be used: the default is"
+    assert "ENGAGELAB_OTP['TIMEOUT'] must be more than 0 seconds, not 0. Using 10 instead" in caplog.text
 
 
 def test_environment_fallback(monkeypatch):
@@ -103,7 +106,7 @@ def test_repr_shows_no_values():
 
 
 def test_client_options():
-    options = transport.client_options()
+    options = backends.backend_options()
     assert options == {
         "dev_key": "test-key",
         "dev_secret": SECRET,
@@ -115,61 +118,61 @@ def test_client_options():
         "retry_jitter": 0,
     }
     with override_settings(ENGAGELAB_OTP={**settings.ENGAGELAB_OTP, "TIMEOUT": [3, 10]}):
-        assert transport.client_options()["timeout"] == (3, 10)
+        assert backends.backend_options()["timeout"] == (3, 10)
 
 
 def test_client_options_need_credentials():
     with override_settings(ENGAGELAB_OTP={"DEV_KEY": "k"}), pytest.raises(ConfigurationError) as info:
-        transport.client_options()
+        backends.backend_options()
     assert "DEV_SECRET" in info.value.message
 
 
 def test_the_client_is_shared_and_rebuilt_when_settings_change():
-    first = transport.get_client()
-    assert isinstance(first, EngageLabClient) and transport.get_client() is first
+    first = backends.get_backend()
+    assert isinstance(first, HTTPBackend) and backends.get_backend() is first
     with override_settings(ENGAGELAB_OTP={**settings.ENGAGELAB_OTP, "TIMEOUT": 9}):
-        second = transport.get_client()
+        second = backends.get_backend()
         assert second is not first and second.timeout == 9
-    assert transport.get_client().timeout == 5
+    assert backends.get_backend().timeout == 5
 
 
 def test_environment_changes_give_a_new_client(monkeypatch):
     monkeypatch.setenv("ENGAGELAB_OTP_DEV_KEY", "env-key")
     monkeypatch.setenv("ENGAGELAB_OTP_DEV_SECRET", "env-secret")
     with override_settings(ENGAGELAB_OTP={**settings.ENGAGELAB_OTP, "DEV_KEY": None, "DEV_SECRET": None}):
-        client = transport.get_client()
+        client = backends.get_backend()
         assert client.dev_key == "env-key"
         monkeypatch.setenv("ENGAGELAB_OTP_DEV_KEY", "other-key")
-        assert transport.get_client().dev_key == "other-key"
+        assert backends.get_backend().dev_key == "other-key"
 
 
 def test_backend_setting_chooses_the_class():
     RecordingBackend.closed = 0
     backend = f"{__name__}.RecordingBackend"
     with override_settings(ENGAGELAB_OTP={**settings.ENGAGELAB_OTP, "BACKEND": backend}):
-        client = transport.get_client()
+        client = backends.get_backend()
         assert isinstance(client, RecordingBackend)
-        assert client.options == transport.client_options()
+        assert client.options == backends.backend_options()
     assert RecordingBackend.closed == 1  # leaving the override closed it
 
 
 def test_backend_that_cannot_be_imported():
     bad = {**settings.ENGAGELAB_OTP, "BACKEND": "no.such.Client"}
     with override_settings(ENGAGELAB_OTP=bad), pytest.raises(ConfigurationError) as info:
-        transport.get_client()
+        backends.get_backend()
     assert "no.such.Client" in info.value.message
 
 
 def test_reset_clients_closes_them():
-    client = transport.get_client()
+    client = backends.get_backend()
     session = client.session
     session.get_adapter("https://x.test/").poolmanager.connection_from_url("https://x.test/")
-    transport.reset_clients()
+    backends.reset_backends()
     assert len(session.get_adapter("https://x.test/").poolmanager.pools) == 0
-    assert transport.get_client() is not client
+    assert backends.get_backend() is not client
 
 
 def test_other_settings_leave_the_clients_alone():
-    client = transport.get_client()
+    client = backends.get_backend()
     with override_settings(TIME_ZONE="Europe/Paris"):
-        assert transport.get_client() is client
+        assert backends.get_backend() is client

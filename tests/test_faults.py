@@ -84,7 +84,8 @@ def _magic(name: str) -> str:
 
 FAULTS: list[FaultMode] = [
     FaultMode("html-502", "proxy_error", "unknown", _magic("fault-html-502")),
-    FaultMode("empty-503", "outage", "failed", _magic("fault-empty-503"), sent=0),
+    # Nothing behind the proxy took it: safe to repeat, and repeated (MAX_RETRIES 2).
+    FaultMode("empty-503", "outage", "failed", _magic("fault-empty-503"), requests=3, sent=0),
     FaultMode("broken-json", "malformed", "unknown", _magic("fault-broken-json")),
     FaultMode("no-message-id", "malformed", "unknown", _magic("fault-no-message-id")),
     FaultMode("dropped-connection", "disconnected", "unknown", _magic("fault-drop")),

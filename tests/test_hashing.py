@@ -13,6 +13,8 @@ from django.core.serializers import serialize
 
 from django_engagelab_otp import send_custom_message, send_otp
 from django_engagelab_otp.exceptions import RecipientError, ThrottledError
+from django_engagelab_otp.history.callbacks import apply
+from django_engagelab_otp.history.rows import parse_row
 from django_engagelab_otp.models import MessageEvent, MessageLog
 from django_engagelab_otp.privacy import (
     HASH_PREFIX,
@@ -22,8 +24,6 @@ from django_engagelab_otp.privacy import (
     recipient_lookup,
     stored_recipient,
 )
-from django_engagelab_otp.webhooks.parsing import parse_row
-from django_engagelab_otp.webhooks.processing import apply
 
 from .conftest import API
 from .limits_support import configure

@@ -9,16 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from django_engagelab_otp.lifecycle import (
-    CALLBACK_STATUSES,
-    FAILURE_STATUSES,
-    FINAL_STATUSES,
-    PROOF_STATUSES,
-    REACHED_STATUSES,
-    can_move,
-    normalize,
-    replay,
-)
+from django_engagelab_otp.history.lifecycle import PROOF_STATUSES, can_move, normalize, replay
+from django_engagelab_otp.models import FAILURE_STATUSES, FINAL_STATUSES, REACHED_STATUSES, Status
+
+#: The ``message_status`` values the platform reports in callbacks (ENGAGELAB_API.md).
+CALLBACK_STATUSES = frozenset(Status.values) - {Status.PENDING, Status.UNKNOWN, Status.ACCEPTED, Status.FAILED}
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 

@@ -7,14 +7,14 @@ import inspect
 import pytest
 
 from django_engagelab_otp import send_code, send_custom_message, send_otp, verify_otp
-from django_engagelab_otp.backends import locmem
-from django_engagelab_otp.backends.locmem import LocmemClient
-from django_engagelab_otp.client import EngageLabClient, SendResult, VerifyResult
+from django_engagelab_otp.backends import backend_options, get_backend, locmem
+from django_engagelab_otp.backends.base import SendResult, VerifyResult
+from django_engagelab_otp.backends.http import HTTPBackend
+from django_engagelab_otp.backends.locmem import LocmemBackend
 from django_engagelab_otp.exceptions import EngageLabError, RateLimitError, RequestError
 from django_engagelab_otp.models import MessageLog
 from django_engagelab_otp.simulator import Simulator
 from django_engagelab_otp.simulator.magic import MAGIC, Family, by_name
-from django_engagelab_otp.transport import client_options, get_client
 
 from .simulator_support import PHONE
 
@@ -26,13 +26,13 @@ def fresh():
     locmem.reset()
 
 
-def client(**options) -> LocmemClient:
-    return LocmemClient("k", "s", api_url="https://otp.api.engagelab.test/v1/", timeout=1, **options)
+def client(**options) -> LocmemBackend:
+    return LocmemBackend("k", "s", api_url="https://otp.api.engagelab.test/v1/", timeout=1, **options)
 
 
 @pytest.mark.django_db
 def test_fixture_selects_the_backend_and_services_fill_the_outbox(engagelab_outbox, settings):
-    assert engagelab_outbox == [] and isinstance(get_client(), LocmemClient)
+    assert engagelab_outbox == [] and isinstance(get_backend(), LocmemBackend)
     log = send_otp(PHONE, params={"name": "Bob"})
     sent = engagelab_outbox[-1]
     assert (sent.to, sent.template_id, sent.params, sent.channel) == (PHONE, "login-otp", {"name": "Bob"}, "sms")
@@ -69,18 +69,18 @@ def test_magic_recipients_raise_through_the_services(engagelab_outbox):
 
 
 def test_same_constructor_and_methods_as_the_http_client(settings):
-    settings.ENGAGELAB_OTP = {**settings.ENGAGELAB_OTP, "BACKEND": "django_engagelab_otp.backends.locmem.LocmemClient"}
-    assert isinstance(LocmemClient(**client_options()), EngageLabClient)
+    settings.ENGAGELAB_OTP = {**settings.ENGAGELAB_OTP, "BACKEND": "django_engagelab_otp.backends.locmem.LocmemBackend"}
+    assert isinstance(LocmemBackend(**backend_options()), HTTPBackend)
     # Every keyword the HTTP client takes is accepted, with the same meaning.
     defaults = {
         name: parameter.default
-        for name, parameter in inspect.signature(EngageLabClient.__init__).parameters.items()
+        for name, parameter in inspect.signature(HTTPBackend.__init__).parameters.items()
         if parameter.default is not inspect.Parameter.empty
     }
-    backend = LocmemClient("k", "s", **{**defaults, "api_url": "http://127.0.0.1:9/v1/", "timeout": 4})
+    backend = LocmemBackend("k", "s", **{**defaults, "api_url": "http://127.0.0.1:9/v1/", "timeout": 4})
     assert (backend.api_url, backend.timeout) == ("http://127.0.0.1:9/v1/", 4)
     for name in ("send_message", "send_custom_message", "send_code", "verify", "list_templates", "close"):
-        assert callable(getattr(LocmemClient, name))
+        assert callable(getattr(LocmemBackend, name))
 
 
 def test_results_and_templates(fresh):
@@ -137,7 +137,7 @@ def simulator():
 def test_each_magic_recipient_behaves_as_over_http(simulator, fresh, magic):
     """The in-memory answer is what the HTTP client makes of the simulator's answer."""
     simulator.platform.reset()
-    over_http = EngageLabClient(
+    over_http = HTTPBackend(
         "demo-key", "demo-secret", api_url=simulator.url, timeout=1.0, retry_backoff=0, retry_jitter=0
     )
     outcomes = []

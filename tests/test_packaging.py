@@ -151,7 +151,7 @@ def test_the_wheel_imports_on_its_own(built):
         "import sys; sys.path.insert(0, sys.argv[1]);"
         "import django, pathlib; from django.conf import settings;"
         "settings.configure(INSTALLED_APPS=['django_engagelab_otp']); django.setup();"
-        "import django_engagelab_otp as p, django_engagelab_otp.client, django_engagelab_otp.services;"
+        "import django_engagelab_otp as p, django_engagelab_otp.backends.http, django_engagelab_otp.services;"
         "from django.core.management import get_commands;"
         "print(pathlib.Path(p.__file__).parent.parent);"
         "print(sorted(c for c, app in get_commands().items() if app == 'django_engagelab_otp'))"

@@ -32,14 +32,14 @@ from django.dispatch import Signal
 from django.urls import reverse
 
 from django_engagelab_otp import send_code, send_custom_message, send_otp, signals, verify_otp
+from django_engagelab_otp.backends import get_backend
 from django_engagelab_otp.conf import otp_settings
 from django_engagelab_otp.exceptions import EngageLabError, VerificationLockedError
 from django_engagelab_otp.forms import SendOTPForm, VerifyOTPForm
 from django_engagelab_otp.models import MessageEvent, MessageLog
+from django_engagelab_otp.signing import callback_id
 from django_engagelab_otp.simulator.magic import by_name
-from django_engagelab_otp.transport import get_client
 from django_engagelab_otp.webhooks.parsing import parse_body
-from django_engagelab_otp.webhooks.signature import callback_id
 from example_project import settings as example_settings
 
 from .local_http import LocalServer
@@ -204,7 +204,7 @@ def walk_sends(walk: Walk) -> None:
     # Refused by this site's own limits: the same recipient again at once.
     walk.attempt(lambda: send_otp(_phone(1)))
     # The client on its own, below the services.
-    client = get_client()
+    client = get_backend()
     walk.evidence.object("client", client)
     walk.evidence.object("session.auth", client.session.auth)
     walk.attempt(lambda: client.send_code(_phone(4), OWN_CODES[4], TEMPLATE))

@@ -11,7 +11,8 @@ from engagelab_otp import WebhookVerifier
 
 from django_engagelab_otp import send_otp, verify_otp
 from django_engagelab_otp.models import MessageEvent, MessageLog
-from django_engagelab_otp.simulator import CallbackDispatcher, Simulator, sign
+from django_engagelab_otp.signing import callback_id
+from django_engagelab_otp.simulator import CallbackDispatcher, Simulator
 from django_engagelab_otp.simulator.magic import by_name
 
 from .local_http import LocalServer
@@ -79,7 +80,7 @@ def test_ordinary_lifecycle_is_signed_batched_and_documented(sim, receiver):
 
 
 def test_signature_matches_the_documented_formula():
-    header = sign(SECRET, USERNAME, 1700000000, "abc")
+    header = callback_id(SECRET, USERNAME, timestamp=1700000000, nonce="abc")
     expected = hmac.new(SECRET.encode(), f"1700000000abc{USERNAME}".encode(), hashlib.sha256).hexdigest()
     assert header == f"timestamp=1700000000;nonce=abc;username={USERNAME};signature={expected}"
 

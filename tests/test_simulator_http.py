@@ -8,7 +8,7 @@ import threading
 import pytest
 import requests
 
-from django_engagelab_otp.client import EngageLabClient
+from django_engagelab_otp.backends.http import HTTPBackend
 from django_engagelab_otp.simulator import Simulator
 from django_engagelab_otp.simulator.magic import by_name
 from django_engagelab_otp.simulator.server import MAX_BODY, Handler
@@ -71,7 +71,7 @@ def test_handler_is_threaded_http11_without_nagle(sim):
 
 
 def test_the_apps_client_manages_templates(sim):
-    client = EngageLabClient("demo-key", "demo-secret", api_url=sim.url, timeout=5)
+    client = HTTPBackend("demo-key", "demo-secret", api_url=sim.url, timeout=5)
     assert "demo-notice" in [t["template_id"] for t in client.list_templates()]
     template = {"template_id": "new one", "send_channel_strategy": "sms"}
     assert client.create_template(template)["code"] == 0

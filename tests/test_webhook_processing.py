@@ -11,8 +11,8 @@ from django.db import connection
 from django.test import override_settings
 
 from django_engagelab_otp import signals
+from django_engagelab_otp.history.events import MessageStatusEvent, NotificationEvent, SystemEvent, UplinkEvent
 from django_engagelab_otp.models import MessageEvent, MessageLog
-from django_engagelab_otp.webhooks.events import MessageStatusEvent, NotificationEvent, SystemEvent, UplinkEvent
 
 from .webhook_support import T0, make_log, notification_row, post, status_row, system_row, uplink_row
 
@@ -323,8 +323,8 @@ def test_queries_do_not_grow_with_the_batch(client, django_assert_max_num_querie
 
 
 def test_update_many_writes_each_rows_own_values(django_assert_num_queries):
-    from django_engagelab_otp.webhooks.bulk import update_many
-    from django_engagelab_otp.webhooks.processing import LOG_FIELDS
+    from django_engagelab_otp.history.bulk import update_many
+    from django_engagelab_otp.history.callbacks import LOG_FIELDS
 
     logs = [make_log(f"u-{i}") for i in range(5)]
     moment = datetime(2024, 5, 1, 12, 30, 15, 123456, tzinfo=timezone.utc)

@@ -15,8 +15,8 @@ import pytest
 from django.db import DatabaseError, transaction
 
 from django_engagelab_otp import send_otp, signals
+from django_engagelab_otp.history import callbacks as processing
 from django_engagelab_otp.models import MessageEvent, MessageLog
-from django_engagelab_otp.webhooks import processing
 
 from .conftest import API
 from .webhook_support import T0, make_log, post, status_row
@@ -142,7 +142,7 @@ def test_a_database_failure_in_the_replay_does_not_fail_the_send(
     def broken(log):
         raise DatabaseError("connection lost")
 
-    monkeypatch.setattr("django_engagelab_otp.services.catch_up", broken)
+    monkeypatch.setattr("django_engagelab_otp.history.callbacks.catch_up", broken)
     caplog.set_level(logging.ERROR, "django_engagelab_otp")
     with django_capture_on_commit_callbacks(execute=True):
         log = send_otp(TO, "login-otp")

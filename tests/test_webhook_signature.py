@@ -20,13 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from django_engagelab_otp.models import MessageEvent, MessageLog
-from django_engagelab_otp.webhooks.signature import (
-    Rejected,
-    callback_id,
-    parse_callback_id,
-    sign,
-    verify_callback_id,
-)
+from django_engagelab_otp.signing import callback_id, sign
+from django_engagelab_otp.webhooks.signature import Rejected, parse_callback_id, verify_callback_id
 
 from .settings import ENGAGELAB_OTP
 from .webhook_support import (

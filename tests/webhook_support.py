@@ -14,7 +14,7 @@ from django.test import override_settings
 from django.urls import include, path
 
 from django_engagelab_otp.models import MessageLog
-from django_engagelab_otp.webhooks.signature import callback_id
+from django_engagelab_otp.signing import callback_id
 
 from .settings import ENGAGELAB_OTP
 

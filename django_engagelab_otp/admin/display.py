@@ -13,8 +13,8 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
-from ..lifecycle import FAILURE_STATUSES, normalize
-from ..models import MessageLog
+from ..history.lifecycle import normalize
+from ..models import FAILURE_STATUSES, MessageLog
 from ..privacy import REDACTED, SENSITIVE_PARAMS, mask_recipient
 
 S = MessageLog.Status

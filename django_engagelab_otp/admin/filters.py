@@ -14,23 +14,13 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.db import connections, router
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from ..lifecycle import FINAL_STATUSES
-
-#: Sorted so that the SQL matches the partial index's condition exactly
-#: (PostgreSQL uses a partial index only when the query implies its predicate).
-FINAL = sorted(str(status) for status in FINAL_STATUSES)
-
-
-def not_final() -> Q:
-    """Messages still waiting for news of their fate."""
-    return ~Q(status__in=FINAL)
-
+from ..models import OPEN
 
 _WALK = """
 WITH RECURSIVE walk(value, n) AS (
@@ -85,9 +75,9 @@ class FinalStatusFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         if self.value() == "yes":
-            return queryset.filter(status__in=FINAL)
+            return queryset.filter(~OPEN)
         if self.value() == "no":
-            return queryset.filter(not_final())
+            return queryset.filter(OPEN)
         return queryset
 
 
@@ -111,7 +101,7 @@ class LostMessagesFilter(admin.SimpleListFilter):
         except ValueError:
             raise IncorrectLookupParameters(value) from None
         since = timezone.now() - timedelta(minutes=max(minutes, 0))
-        return queryset.filter(not_final(), created_at__lt=since)
+        return queryset.filter(OPEN, created_at__lt=since)
 
 
 def _label(minutes: int) -> str:

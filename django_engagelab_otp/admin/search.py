@@ -15,10 +15,11 @@ import re
 
 from django.db.models import Q
 
+from .. import validation
 from ..conf import otp_settings
+from ..exceptions import InvalidInputError
 from ..privacy import recipient_lookup
 
-_MESSAGE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 # What people put between the digits of a phone number.
 _PHONE = re.compile(r"^[+\d\s().\-/]+$")
 _NOT_DIGIT = re.compile(r"\D")
@@ -29,7 +30,7 @@ MAX_PHONE_DIGITS = 15
 def search_filter(term: str) -> Q | None:
     """The condition a search term stands for, or None when it can match nothing."""
     term = term.strip()
-    conditions = [Q(message_id=term)] if _MESSAGE_ID.match(term) else []
+    conditions = [Q(message_id=term)] if _is_message_id(term) else []
     recipient = recipient_filter(term)
     if recipient is not None:
         conditions.append(recipient)
@@ -41,15 +42,18 @@ def search_filter(term: str) -> Q | None:
     return result
 
 
+def _is_message_id(term: str) -> bool:
+    try:
+        return validation.message_id(term) == term
+    except InvalidInputError:
+        return False
+
+
 def recipient_filter(term: str) -> Q | None:
+    stored = recipient_lookup(term)
+    if stored is not None:
+        return Q(to=stored)
     phone = _PHONE.match(term) is not None
-    readings = [term]
-    if phone and not term.startswith(("+", "00", "(+")):
-        readings.append("+" + term)  # a country code typed without its "+"
-    for reading in readings:
-        stored = recipient_lookup(reading)
-        if stored is not None:
-            return Q(to=stored)
     if otp_settings.HASH_RECIPIENTS:
         return None  # a keyed hash has no prefix to search by
     if phone:

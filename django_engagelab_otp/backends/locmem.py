@@ -1,6 +1,6 @@
-"""An in-memory transport for tests, like Django's ``locmem`` e-mail backend.
+"""An in-memory backend for tests, like Django's ``locmem`` e-mail backend.
 
-Select it with ``ENGAGELAB_OTP = {"BACKEND": "django_engagelab_otp.backends.locmem.LocmemClient", ...}``.
+Select it with ``ENGAGELAB_OTP = {"BACKEND": "django_engagelab_otp.backends.locmem.LocmemBackend", ...}``.
 No network, no simulator process: requests go to one shared in-memory
 :class:`~django_engagelab_otp.simulator.platform.Platform` (the simulator's
 own rules: templates, codes and their lifetime, verification, 3004, magic
@@ -13,9 +13,9 @@ recipients), and every message the platform accepts is appended to
     sent = locmem.outbox[-1]  # .to .recipients .template_id .params .code .message_id .channel .content
     assert verify_otp(log.message_id, sent.code)
 
-It is the HTTP client with the network replaced by a ``requests`` adapter
+It is the HTTP backend with the network replaced by a ``requests`` adapter
 that calls the platform: answers are parsed, retried and turned into
-exceptions by the client's own code, so a magic recipient raises exactly
+exceptions by that backend's own code, so a magic recipient raises exactly
 what it raises over HTTP. Faults of the connection itself (dropped, reset,
 hanging, stalled) raise the ``requests`` exceptions the network would.
 
@@ -43,9 +43,9 @@ from requests.adapters import BaseAdapter, HTTPAdapter
 from urllib3 import HTTPResponse
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
-from ..client import EngageLabClient
 from ..simulator.magic import Fault
 from ..simulator.platform import Message, Platform
+from .http import HTTPBackend
 
 #: Every message accepted since the last :func:`reset`, oldest first.
 outbox: list[Message] = []
@@ -62,8 +62,8 @@ def reset() -> None:
     platform.reset()
 
 
-class LocmemClient(EngageLabClient):
-    """The HTTP client, with the in-memory platform where the network would be."""
+class LocmemBackend(HTTPBackend):
+    """The HTTP backend, with the in-memory platform where the network would be."""
 
     def __init__(self, dev_key: str, dev_secret: str, **options: Any) -> None:
         # Retries of 1000/5016 must not make a test suite wait.

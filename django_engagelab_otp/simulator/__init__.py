@@ -16,9 +16,9 @@ without Django settings::
 fixture ``engagelab_simulator`` starts one per test.
 """
 
-from .callbacks import CallbackDispatcher, sign
+from .callbacks import CallbackDispatcher
 from .magic import MAGIC, Magic, lookup
-from .platform import Message, Outcome, Platform
+from .platform import Answer, Message, Platform
 from .runner import Simulator
 
-__all__ = ["Simulator", "Platform", "Message", "Outcome", "CallbackDispatcher", "sign", "MAGIC", "Magic", "lookup"]
+__all__ = ["Simulator", "Platform", "Message", "Answer", "CallbackDispatcher", "MAGIC", "Magic", "lookup"]

@@ -35,14 +35,11 @@ that the rows cannot arrive before the message id they name is stored.
 
 from __future__ import annotations
 
-import hashlib
 import heapq
-import hmac
 import http.client
 import itertools
 import json
 import logging
-import secrets
 import threading
 import time
 from collections import deque
@@ -52,6 +49,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..signing import HEADER, callback_id
 from .magic import Life, lookup
 from .platform import Message, Platform
 
@@ -63,12 +61,6 @@ CURRENCY = "USD"
 USER_AGENT = "EngageLab-Simulator-Callback/1.0"
 
 Rows = Callable[[], list[dict[str, Any]]]
-
-
-def sign(secret: str, username: str, timestamp: int, nonce: str) -> str:
-    """The ``X-CALLBACK-ID`` header value for these parts."""
-    signature = hmac.new(secret.encode(), f"{timestamp}{nonce}{username}".encode(), hashlib.sha256).hexdigest()
-    return f"timestamp={timestamp};nonce={nonce};username={username};signature={signature}"
 
 
 @dataclass
@@ -307,7 +299,7 @@ class CallbackDispatcher:
         """Headers of one POST, freshly signed."""
         headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
         if self.username and self._secret:
-            headers["X-CALLBACK-ID"] = sign(self._secret, self.username, int(time.time()), secrets.token_hex(8))
+            headers[HEADER] = callback_id(self._secret, self.username)
         if self._authorization:
             headers["Authorization"] = self._authorization
         return headers

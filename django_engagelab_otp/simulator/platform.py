@@ -1,7 +1,7 @@
 """The simulated platform: its state and rules, with no sockets.
 
 ``Platform.dispatch`` takes a request as bytes (method, path, Authorization
-header, body) and returns an :class:`Outcome`: the status and body the
+header, body) and returns an :class:`Answer`: the status and body the
 platform answers, plus the delay and the connection fault the HTTP server
 must act out. The HTTP server and the in-memory backend both go through it,
 so every rule exists once.
@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
+from .. import strict_json
 from ..errors import ERROR_CODES
 from ..privacy import mask_recipient
 from . import magic, templates
@@ -101,7 +102,7 @@ class Message:
 
 
 @dataclass
-class Outcome:
+class Answer:
     """What the platform answers to one request, and how the wire should behave."""
 
     status: int
@@ -128,7 +129,7 @@ def error_body(code: int, text: str) -> bytes:
     return encode({"code": code, "message": text})
 
 
-def normalize_recipient(value: str) -> str:
+def recipient_key(value: str) -> str:
     """The form used to look recipients up: e-mails lower-cased, phones as +digits."""
     value = value.strip()
     if "@" in value:
@@ -204,9 +205,9 @@ class Platform:
     def configure(self, *, latency_ms: Any = None, error_rate: Any = None) -> dict[str, float]:
         """Change the global fault knobs; raises ``ValueError`` for values out of range."""
         if latency_ms is not None:
-            self.latency_ms = _number(latency_ms, 600_000, "latency_ms must be a number of milliseconds, 0 to 600000")
+            self.latency_ms = _bounded(latency_ms, 600_000, "latency_ms must be a number of milliseconds, 0 to 600000")
         if error_rate is not None:
-            self.error_rate = _number(error_rate, 1, "error_rate must be a number from 0 to 1")
+            self.error_rate = _bounded(error_rate, 1, "error_rate must be a number from 0 to 1")
         return {"latency_ms": self.latency_ms, "error_rate": self.error_rate}
 
     def ensure_template(self, template_id: str, *, like: str = "demo-otp") -> None:
@@ -230,20 +231,20 @@ class Platform:
 
     def last_message(self, to: str) -> Message | None:
         """The newest message sent to ``to`` (alone or among others)."""
-        key = normalize_recipient(to)
+        key = recipient_key(to)
         with self._lock:
             return next((m for m in reversed(self.messages) if key in m.recipients), None)
 
     def last_code(self, to: str) -> str | None:
         """The code of the newest message to ``to`` that carried one."""
-        key = normalize_recipient(to)
+        key = recipient_key(to)
         with self._lock:
             found = next((m for m in reversed(self.messages) if key in m.recipients and m.code), None)
         return found.code if found else None
 
     # ------------------------------------------------------------------ requests
 
-    def dispatch(self, method: str, path: str, authorization: str | None, body: bytes | None) -> Outcome:
+    def dispatch(self, method: str, path: str, authorization: str | None, body: bytes | None) -> Answer:
         """Answer one request to the API (paths start with ``/v1/``)."""
         path = path.split("?", 1)[0]
         route, argument, allowed = _route(method, path)
@@ -265,11 +266,11 @@ class Platform:
         except PlatformError as error:
             return self._error(error, delay)
 
-    def _error(self, error: PlatformError, delay: float, headers: dict[str, str] | None = None) -> Outcome:
-        return Outcome(error.http_status, error_body(error.code, error.text), headers=headers or {}, delay=delay)
+    def _error(self, error: PlatformError, delay: float, headers: dict[str, str] | None = None) -> Answer:
+        return Answer(error.http_status, error_body(error.code, error.text), headers=headers or {}, delay=delay)
 
-    def _ok(self, data: Any, delay: float) -> Outcome:
-        return Outcome(200, encode(data), delay=delay)
+    def _ok(self, data: Any, delay: float) -> Answer:
+        return Answer(200, encode(data), delay=delay)
 
     def _check_credentials(self, authorization: str | None) -> None:
         if self._credentials is None:
@@ -290,16 +291,16 @@ class Platform:
 
     # ------------------------------------------------------------------ sends
 
-    def _send_messages(self, data: Any, delay: float) -> Outcome:
+    def _send_messages(self, data: Any, delay: float) -> Answer:
         return self._send("messages", data, delay)
 
-    def _send_custom(self, data: Any, delay: float) -> Outcome:
+    def _send_custom(self, data: Any, delay: float) -> Answer:
         return self._send("custom-messages", data, delay)
 
-    def _send_codes(self, data: Any, delay: float) -> Outcome:
+    def _send_codes(self, data: Any, delay: float) -> Answer:
         return self._send("codes", data, delay)
 
-    def _send(self, endpoint: str, data: Any, delay: float) -> Outcome:
+    def _send(self, endpoint: str, data: Any, delay: float) -> Answer:
         request = _send_request(endpoint, data)
         template = self._template_for(endpoint, request["template_id"])
         recipients = request["recipients"]
@@ -310,7 +311,7 @@ class Platform:
         if special and special.error_code:
             raise PlatformError(special.error_code, f"{ERROR_CODES[special.error_code].description} (simulated)")
         if special and special.fault is Fault.EMPTY_503:
-            return Outcome(503, b"", content_type=None, delay=delay)
+            return Answer(503, b"", content_type=None, delay=delay)
         message = self._accept(endpoint, request, template, recipients, special)
         return self._answer(message, special.fault if special else None, delay)
 
@@ -416,22 +417,22 @@ class Platform:
         else:
             logger.info("message %s to %s accepted on %s", message.message_id, who, message.channel)
 
-    def _answer(self, message: Message, fault: Fault | None, delay: float) -> Outcome:
+    def _answer(self, message: Message, fault: Fault | None, delay: float) -> Answer:
         answer = {"message_id": message.message_id, "send_channel": message.channel}
         if fault is Fault.HTML_502:
-            return Outcome(502, HTML_502, content_type="text/html", delay=delay, message=message)
+            return Answer(502, HTML_502, content_type="text/html", delay=delay, message=message)
         if fault is Fault.BROKEN_JSON:
-            return Outcome(200, encode(answer)[:-12], delay=delay, message=message)
+            return Answer(200, encode(answer)[:-12], delay=delay, message=message)
         if fault is Fault.NO_MESSAGE_ID:
-            return Outcome(200, encode({"send_channel": message.channel}), delay=delay, message=message)
+            return Answer(200, encode({"send_channel": message.channel}), delay=delay, message=message)
         if fault is Fault.SLOW:
             delay += self.slow_ms / 1000
             fault = None
-        return Outcome(200, encode(answer), delay=delay, fault=fault, message=message)
+        return Answer(200, encode(answer), delay=delay, fault=fault, message=message)
 
     # ------------------------------------------------------------------ verification
 
-    def _verify(self, data: Any, delay: float) -> Outcome:
+    def _verify(self, data: Any, delay: float) -> Answer:
         if not isinstance(data, dict):
             raise PlatformError(3002, "the body must be a JSON object")
         message_id, given = data.get("message_id"), data.get("verify_code")
@@ -457,18 +458,18 @@ class Platform:
 
     # ------------------------------------------------------------------ templates
 
-    def _list_templates(self, data: Any, delay: float) -> Outcome:
+    def _list_templates(self, data: Any, delay: float) -> Answer:
         with self._lock:
             return self._ok([templates.summary(t) for t in self.templates.values()], delay)
 
-    def _template_detail(self, data: Any, template_id: str, delay: float) -> Outcome:
+    def _template_detail(self, data: Any, template_id: str, delay: float) -> Answer:
         with self._lock:
             template = self.templates.get(template_id)
             if template is None:
                 raise PlatformError(4001, "template does not exist")
             return self._ok(template, delay)
 
-    def _create_template(self, data: Any, delay: float) -> Outcome:
+    def _create_template(self, data: Any, delay: float) -> Answer:
         try:
             body = templates.check(data)
         except templates.TemplateInvalid as error:
@@ -479,7 +480,7 @@ class Platform:
             self.templates[body["template_id"]] = templates.stored(body, int(self._clock()))
         return self._ok({"code": 0, "message": "success"}, delay)
 
-    def _delete_template(self, data: Any, template_id: str, delay: float) -> Outcome:
+    def _delete_template(self, data: Any, template_id: str, delay: float) -> Answer:
         with self._lock:
             if self.templates.pop(template_id, None) is None:
                 raise PlatformError(4001, "template does not exist")
@@ -530,7 +531,7 @@ def _route(method: str, path: str) -> tuple[str | None, str | None, list[str]]:
     return route, argument, ([] if method in allowed else sorted(allowed))
 
 
-def _number(value: Any, highest: float, problem: str) -> float:
+def _bounded(value: Any, highest: float, problem: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= highest:
         raise ValueError(problem)
     return float(value)
@@ -540,13 +541,9 @@ def _parse(body: bytes | None) -> Any:
     if not body:
         raise PlatformError(3001, "the request body is empty; a JSON object is expected")
     try:
-        return json.loads(body.decode("utf-8"), parse_constant=_refuse_constant)
-    except (UnicodeDecodeError, ValueError, RecursionError):
+        return strict_json.loads(body)
+    except ValueError:
         raise PlatformError(3001, "the request body is not valid JSON") from None
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
 
 
 def _text_field(data: dict[str, Any], name: str, label: str | None = None) -> str:

@@ -29,7 +29,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from .magic import Fault
-from .platform import JSON_TYPE, Outcome, Platform, encode, error_body, normalize_recipient
+from .platform import JSON_TYPE, Answer, Platform, encode, error_body, recipient_key
 
 logger = logging.getLogger("django_engagelab_otp.simulator")
 
@@ -191,7 +191,7 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
         self.end_headers()
 
-    def _answer(self, outcome: Outcome) -> None:
+    def _answer(self, outcome: Answer) -> None:
         stopping = self.server.stopping
         if outcome.delay and stopping.wait(outcome.delay):
             self.close_connection = True
@@ -304,7 +304,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         # A "+" left unencoded in the query arrives as a space: normalizing puts it back.
         message = self.server.platform.last_message(to)
-        key = normalize_recipient(to)
+        key = recipient_key(to)
         if message is None or not message.code:
             self._send(404, error_body(4001, "no code was sent to this recipient"))
             return

@@ -1,9 +1,7 @@
-"""Receiving the platform's callbacks: prove them genuine, store them, follow each message.
+"""Receiving the platform's callbacks: prove them genuine, then hand them to the history.
 
 * :mod:`.signature` — ``X-CALLBACK-ID`` and ``Authorization`` checks, the nonce replay guard.
-* :mod:`.events` — typed events, one per row kind, keeping the raw row.
-* :mod:`.parsing` — a body into events.
-* :mod:`.processing` — a batch into ``MessageEvent`` rows, ``MessageLog`` moves and signals.
-* :mod:`.views` — the Django view.
-* :mod:`.checks` — ``manage.py check`` warnings about the callback settings.
+* :mod:`.parsing` — a body into typed events (:mod:`..history.rows`).
+* :mod:`.views` — the Django view; a batch is applied by :mod:`..history.callbacks`.
+* :mod:`.checks` — ``manage.py check`` messages about the callback settings.
 """

@@ -7,7 +7,8 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
-from ..conf import is_positive_whole, otp_settings
+from ..checks import problem_messages
+from ..conf import otp_settings
 
 ID = "django_engagelab_otp"
 
@@ -38,9 +39,7 @@ def check_webhook_settings(app_configs: Any = None, **kwargs: Any) -> list:
                 id=f"{ID}.E101",
             )
         )
-    for name in ("WEBHOOK_TOLERANCE", "WEBHOOK_MAX_BODY"):
-        if not is_positive_whole(getattr(otp_settings, name)):
-            messages.append(Error(f"ENGAGELAB_OTP['{name}'] must be a positive whole number.", id=f"{ID}.E102"))
+    messages += problem_messages(webhooks=True)
     if username and secret:
         messages.extend(_nonce_cache_messages())
     return messages

@@ -1,10 +1,4 @@
-"""Proving a callback genuine: the ``X-CALLBACK-ID`` signature, its nonce, ``Authorization``.
-
-The platform signs each callback, when a username and secret are configured
-in its console, with::
-
-    X-CALLBACK-ID: timestamp={ts};nonce={nonce};username={username};signature={sig}
-    sig = hex(HMAC-SHA256(key=secret, msg=f"{ts}{nonce}{username}"))
+"""Proving a callback genuine: the ``X-CALLBACK-ID`` signature (:mod:`..signing`), its nonce, ``Authorization``.
 
 What is refused, and how (nothing refused is written):
 
@@ -29,7 +23,6 @@ import contextlib
 import hashlib
 import hmac
 import re
-import secrets
 import time
 from dataclasses import dataclass, field
 
@@ -38,8 +31,8 @@ from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare
 
 from ..conf import otp_settings
+from ..signing import sign
 
-HEADER = "X-CALLBACK-ID"
 _META_HEADER = "HTTP_X_CALLBACK_ID"
 _FIELDS = ("timestamp", "nonce", "username", "signature")
 _TIMESTAMP = re.compile(r"^[0-9]{1,12}$")
@@ -65,19 +58,6 @@ class CallbackId:
     nonce: str
     username: str
     signature: str
-
-
-def sign(secret: str, timestamp: str | int, nonce: str, username: str) -> str:
-    """The documented signature: ``hex(HMAC-SHA256(secret, f"{timestamp}{nonce}{username}"))``."""
-    message = f"{timestamp}{nonce}{username}".encode()
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
-
-
-def callback_id(secret: str, username: str, *, timestamp: int | None = None, nonce: str | None = None) -> str:
-    """A signed ``X-CALLBACK-ID`` value, as the platform sends it (for tests and local tools)."""
-    ts = str(int(time.time()) if timestamp is None else timestamp)
-    nonce = secrets.token_hex(16) if nonce is None else nonce
-    return f"timestamp={ts};nonce={nonce};username={username};signature={sign(secret, ts, nonce, username)}"
 
 
 def parse_callback_id(value: str) -> CallbackId:
@@ -135,7 +115,7 @@ def authenticate(request: HttpRequest, *, now: float | None = None) -> Claim:
         return Claim()
     if not (username and secret):
         raise Rejected(503, "callback signature half configured")
-    tolerance = otp_settings.positive_whole("WEBHOOK_TOLERANCE")
+    tolerance = otp_settings.WEBHOOK_TOLERANCE
     parsed = verify_callback_id(
         request.META.get(_META_HEADER, ""), username=str(username), secret=str(secret), tolerance=tolerance, now=now
     )

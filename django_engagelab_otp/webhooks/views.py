@@ -12,7 +12,7 @@ Answers, in this order:
   logged); 503 if the database failed, so that the platform retries.
 
 The platform allows 3 seconds for an answer: a batch is applied with a fixed
-number of queries (see :mod:`.processing`).
+number of queries (see :mod:`..history.callbacks`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from ..conf import otp_settings
-from . import processing
+from ..history import callbacks
 from .parsing import InvalidBody, is_probe, parse_body
 from .signature import Rejected, authenticate
 
@@ -65,7 +65,7 @@ def _receive(request: HttpRequest, body: bytes) -> HttpResponse:
     except InvalidBody as error:
         return _refuse(request, 400, str(error))
     try:
-        summary = processing.apply(batch.events)
+        summary = callbacks.apply(batch.events)
     except DatabaseError as error:
         logger.error(
             "EngageLab callback not stored (%s): answering 503 so that the platform retries", type(error).__name__
@@ -84,7 +84,7 @@ def _receive(request: HttpRequest, body: bytes) -> HttpResponse:
 
 def _read_body(request: HttpRequest) -> bytes | None:
     """The body, or None when it is larger than allowed (read without Django's upload limit)."""
-    limit = otp_settings.positive_whole("WEBHOOK_MAX_BODY")
+    limit = otp_settings.WEBHOOK_MAX_BODY
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:

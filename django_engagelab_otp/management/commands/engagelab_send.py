@@ -8,9 +8,9 @@ from django.core.management.base import CommandParser
 from django.utils.translation import gettext as _
 
 from ... import services
+from ...conf import LANGUAGES
 from ...models import MessageLog
 from ...privacy import SENSITIVE_PARAMS, mask_recipient
-from ...validation import LANGUAGES
 from ..base import EngageLabCommand, usage
 
 

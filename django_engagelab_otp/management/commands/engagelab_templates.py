@@ -12,8 +12,8 @@ from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
 
 from ... import validation
+from ...backends import get_backend
 from ...exceptions import InvalidInputError
-from ...transport import get_client
 from ..base import EngageLabCommand, Exit, usage
 
 #: The actions and what each needs after it.
@@ -62,7 +62,7 @@ class Command(EngageLabCommand):
     # ------------------------------------------------------------------ actions
 
     def do_list(self, _target: None, options: dict[str, Any]) -> None:
-        templates = get_client().list_templates()
+        templates = get_backend().list_templates()
         if options["as_json"]:
             self.write_json(templates)
         elif not templates:
@@ -71,7 +71,7 @@ class Command(EngageLabCommand):
             self.stdout.write(render_table(templates))
 
     def do_show(self, template_id: str, options: dict[str, Any]) -> None:
-        template = get_client().get_template(validation.template_id(template_id))
+        template = get_backend().get_template(validation.template_id(template_id))
         if options["as_json"]:
             self.write_json(template)
         else:
@@ -79,14 +79,14 @@ class Command(EngageLabCommand):
 
     def do_create(self, path: str, options: dict[str, Any]) -> None:
         template = read_template(path)
-        answer = get_client().create_template(template)
+        answer = get_backend().create_template(template)
         self._done(options, template["template_id"], "created", answer)
 
     def do_delete(self, template_id: str, options: dict[str, Any]) -> None:
         template_id = validation.template_id(template_id)
         if options["interactive"]:
             self._confirm(template_id)
-        answer = get_client().delete_template(template_id)
+        answer = get_backend().delete_template(template_id)
         self._done(options, template_id, "deleted", answer)
 
     # ------------------------------------------------------------------ helpers

@@ -31,9 +31,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from .models import MessageLog
-
-S = MessageLog.Status
+from ..models import FAILURE_STATUSES, REACHED_STATUSES
+from ..models import Status as S
 
 #: How far along each status is. Equal ranks do not replace each other.
 RANK: dict[str, int] = {
@@ -54,21 +53,8 @@ RANK: dict[str, int] = {
     S.DELIVERED_FAILED: 9,
 }
 
-#: Statuses that mean the message did not reach its recipient.
-FAILURE_STATUSES: frozenset[str] = frozenset({S.FAILED, S.TARGET_INVALID, S.SENT_FAILED, S.DELIVERED_FAILED})
-
-#: The message reached its recipient; what follows is only the verification outcome.
-REACHED_STATUSES: frozenset[str] = frozenset({S.DELIVERED, S.VERIFIED, S.VERIFIED_FAILED, S.VERIFIED_TIMEOUT})
-
 #: Statuses that prove the message arrived, even after a reported failure.
 PROOF_STATUSES: frozenset[str] = frozenset({S.DELIVERED, S.VERIFIED})
-
-#: Statuses after which nothing more is expected about delivery. A failure is
-#: final unless the platform falls back to another channel (see the module doc).
-FINAL_STATUSES: frozenset[str] = FAILURE_STATUSES | REACHED_STATUSES
-
-#: The ``message_status`` values the platform reports in callbacks.
-CALLBACK_STATUSES: frozenset[str] = frozenset(RANK) - {S.PENDING, S.UNKNOWN, S.ACCEPTED, S.FAILED}
 
 _SPELLINGS = {"sent_fail": S.SENT_FAILED, "delivered_fail": S.DELIVERED_FAILED}
 
@@ -108,7 +94,7 @@ class StatusReport(Protocol):
 
 
 @dataclass(frozen=True)
-class Outcome:
+class Standing:
     """Where a message stands after its status rows."""
 
     status: str
@@ -118,7 +104,7 @@ class Outcome:
     event: Any = None
 
 
-def replay(reports: Iterable[StatusReport], start: str = S.ACCEPTED) -> Outcome:
+def replay(reports: Iterable[StatusReport], start: str = S.ACCEPTED) -> Standing:
     """Fold a message's status rows, in the order they happened, into its status."""
     status, channel, failed_on, decided = start, "", "", None
     for report in chronological(reports):
@@ -130,7 +116,7 @@ def replay(reports: Iterable[StatusReport], start: str = S.ACCEPTED) -> Outcome:
         status, decided = new, report
         channel = now_on or channel
         failed_on = (report.channel or now_on) if new in FAILURE_STATUSES else ""
-    return Outcome(status, channel, decided)
+    return Standing(status, channel, decided)
 
 
 def chronological(reports: Iterable[StatusReport]) -> list[StatusReport]:

@@ -5,7 +5,7 @@ has: the message logs of the batch are read (and locked) at once, their known
 status rows at once, the new rows are inserted at once (duplicates ignored by
 the ``(kind, message_id, event, occurred_at, discriminator)`` constraint) and
 the changed logs updated at once. Each message's status is replayed from all
-its status rows (:func:`django_engagelab_otp.lifecycle.replay`), so that
+its status rows (:func:`.lifecycle.replay`), so that
 duplicates and rows arriving out of order give the same result as an orderly
 stream.
 
@@ -34,20 +34,22 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from .. import signals
-from ..lifecycle import FAILURE_STATUSES, REACHED_STATUSES, Outcome, chronological, replay
-from ..models import MessageEvent, MessageLog
+from ..models import FAILURE_STATUSES, REACHED_STATUSES, MessageEvent, MessageLog
 from ..privacy import mask_recipient
 from .bulk import insert_ignoring_duplicates, update_many
 from .events import CallbackEvent, MessageStatusEvent, NotificationEvent, SystemEvent, UplinkEvent
-from .parsing import RowError, parse_row
+from .lifecycle import Standing, chronological, replay
+from .rows import RowError, parse_row
 
-logger = logging.getLogger("django_engagelab_otp.webhooks")
+logger = logging.getLogger("django_engagelab_otp.webhooks")  # what operators filter callbacks by
 
 #: The MessageLog columns a callback may change.
 LOG_FIELDS = ["status", "send_channel", "cost", "currency", "error_code", "error_message", "verified_at", "updated_at"]
 
 _CHANNELS = frozenset(MessageLog.Channel.values)
-_COST_LIMIT = Decimal(10) ** 8
+_COST = MessageLog._meta.get_field("cost")
+#: Sums beyond what the cost column holds are not recorded.
+_COST_LIMIT = Decimal(10) ** (_COST.max_digits - _COST.decimal_places)
 # Notifications an operator has to act on.
 _ALERTS = frozenset({"insufficient_balance", "insufficient_verification_rate"})
 
@@ -196,7 +198,7 @@ def _advance(
         every = [*history.get(message_id, ()), *fresh]
         if not every:
             continue
-        if _settle(log, replay(every), every, now):
+        if _take(log, replay(every), every, now):
             changed.append(log)
         if log.status != previous:
             cause = _cause(log, fresh or every)
@@ -209,20 +211,20 @@ def _advance(
     return changed
 
 
-def _settle(log: MessageLog, outcome: Outcome, events: list[MessageStatusEvent], now: datetime) -> bool:
-    """Write the outcome into ``log``; whether anything changed."""
+def _take(log: MessageLog, standing: Standing, events: list[MessageStatusEvent], now: datetime) -> bool:
+    """Write where the message stands into ``log``; whether anything changed."""
     before = [getattr(log, name) for name in LOG_FIELDS]
-    event: MessageStatusEvent | None = outcome.event
+    event: MessageStatusEvent | None = standing.event
     # A message that reached its recipient stays there, whatever history says.
-    if event is not None and not (log.status in REACHED_STATUSES and outcome.status not in REACHED_STATUSES):
-        if outcome.status in FAILURE_STATUSES:
+    if event is not None and not (log.status in REACHED_STATUSES and standing.status not in REACHED_STATUSES):
+        if standing.status in FAILURE_STATUSES:
             log.error_code, log.error_message = event.error_code, event.error_message
         elif log.status in FAILURE_STATUSES:
             log.error_code, log.error_message = None, ""  # the platform fell back: that failure is over
-        log.status = outcome.status
-        if outcome.channel in _CHANNELS:
-            log.send_channel = outcome.channel
-        if outcome.status == MessageLog.Status.VERIFIED and log.verified_at is None:
+        log.status = standing.status
+        if standing.channel in _CHANNELS:
+            log.send_channel = standing.channel
+        if standing.status == MessageLog.Status.VERIFIED and log.verified_at is None:
             log.verified_at = event.occurred_at
     _bill(log, events)
     if [getattr(log, name) for name in LOG_FIELDS] == before:

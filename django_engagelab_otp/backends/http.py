@@ -1,10 +1,10 @@
-"""HTTP client for the EngageLab OTP REST API.
+"""The HTTP backend: the EngageLab OTP REST API.
 
 HTTP only: a ``requests.Session`` per thread (kept alive, pooled), Basic
-auth, JSON in and out, timeouts, and retries only where a message cannot be
-sent twice. Answers become result objects or an ``EngageLabError`` built from
-the error table. No ORM, no forms, no Django settings: construct it with
-arguments and use it anywhere.
+auth, JSON in and out, timeouts, and one retry loop for what the error table
+says is safe to repeat. Answers become result objects or an
+``EngageLabError`` built from the error table. No ORM, no forms, no Django
+settings: construct it with arguments and use it anywhere.
 """
 
 from __future__ import annotations
@@ -18,23 +18,22 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import quote, urljoin
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError, ProtocolError
-from urllib3.util.retry import Retry
 
-from . import __version__
-from .errors import RETRYABLE_CODES, error_for, failure
-from .exceptions import EngageLabError, InvalidInputError
-from .privacy import SENSITIVE_PARAMS, scrub
+from .. import __version__
+from ..conf import DEFAULTS, SETTINGS, Invalid
+from ..errors import error_for, failure
+from ..exceptions import EngageLabError, InvalidInputError
+from ..privacy import SENSITIVE_PARAMS, scrub
+from .base import SendResult, VerifyResult
 
-logger = logging.getLogger("django_engagelab_otp.client")
+logger = logging.getLogger("django_engagelab_otp.backends.http")
 
-DEFAULT_API_URL = "https://otp.api.engagelab.cc/v1/"
 USER_AGENT = f"django-engagelab-otp/{__version__}"
 #: How much of the platform's error text is kept.
 MAX_ERROR_TEXT = 500
@@ -48,34 +47,6 @@ _BAD_URL = (
     requests.exceptions.InvalidSchema,
     requests.exceptions.URLRequired,
 )
-
-
-@dataclass(frozen=True)
-class SendResult:
-    """A message the platform accepted."""
-
-    message_id: str
-    send_channel: str
-    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
-
-
-@dataclass(frozen=True)
-class VerifyResult:
-    """The platform's verdict on a code. The code itself is not kept."""
-
-    message_id: str
-    verified: bool
-
-
-def is_valid_timeout(value: Any) -> bool:
-    """A positive number of seconds, or a (connect, read) pair of them."""
-    if isinstance(value, (list, tuple)):
-        return len(value) == 2 and all(_positive(v) for v in value)
-    return _positive(value)
-
-
-def _positive(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
 
 
 class _HeaderAuth(requests.auth.AuthBase):
@@ -92,8 +63,16 @@ class _HeaderAuth(requests.auth.AuthBase):
         return "<Basic auth>"
 
 
-class EngageLabClient:
-    """One client per set of credentials; safe to share between threads and forks.
+def _option(name: str, value: Any) -> Any:
+    """An argument read as its setting is (one set of rules); ``ConfigurationError`` when it cannot be."""
+    try:
+        return SETTINGS[name].read(value)
+    except Invalid as error:
+        raise failure("configuration", f"{name} {error}.") from None
+
+
+class HTTPBackend:
+    """One backend per set of credentials; safe to share between threads and forks.
 
     Arguments mirror the ``ENGAGELAB_OTP`` settings. ``sleep`` and ``rand``
     are what the retry backoff waits with and draws its jitter from (0 to 1).
@@ -104,12 +83,12 @@ class EngageLabClient:
         dev_key: str,
         dev_secret: str,
         *,
-        api_url: str = DEFAULT_API_URL,
-        timeout: Timeout = 10,
-        max_retries: int = 2,
-        retry_backoff: float = 0.5,
-        retry_backoff_max: float = 8.0,
-        retry_jitter: float = 0.25,
+        api_url: str = DEFAULTS["API_URL"],
+        timeout: Timeout = DEFAULTS["TIMEOUT"],
+        max_retries: int = DEFAULTS["MAX_RETRIES"],
+        retry_backoff: float = DEFAULTS["RETRY_BACKOFF"],
+        retry_backoff_max: float = DEFAULTS["RETRY_BACKOFF_MAX"],
+        retry_jitter: float = DEFAULTS["RETRY_JITTER"],
         user_agent: str = USER_AGENT,
         sleep: Callable[[float], None] = time.sleep,
         rand: Callable[[], float] = random.random,
@@ -117,20 +96,13 @@ class EngageLabClient:
         if not dev_key or not dev_secret:
             # Raised locally, before any request: the platform would answer 2001.
             raise failure("configuration", "EngageLab credentials are missing: set DEV_KEY and DEV_SECRET.")
-        parts = urlsplit(api_url) if isinstance(api_url, str) else None
-        if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
-            raise failure("configuration", f"API_URL is not an http(s) URL: {api_url!r}.")
-        if not is_valid_timeout(timeout):
-            raise failure("configuration", f"TIMEOUT must be positive seconds or a (connect, read) pair: {timeout!r}.")
-        if not isinstance(max_retries, int) or isinstance(max_retries, bool) or max_retries < 0:
-            raise failure("configuration", f"MAX_RETRIES must be a whole number, 0 or more: {max_retries!r}.")
         self.dev_key = dev_key
-        self.api_url = api_url if api_url.endswith("/") else api_url + "/"
-        self.timeout = tuple(timeout) if isinstance(timeout, list) else timeout
-        self.max_retries = max_retries
-        self.retry_backoff = retry_backoff
-        self.retry_backoff_max = retry_backoff_max
-        self.retry_jitter = retry_jitter
+        self.api_url = _option("API_URL", api_url)
+        self.timeout = _option("TIMEOUT", timeout)
+        self.max_retries = _option("MAX_RETRIES", max_retries)
+        self.retry_backoff = _option("RETRY_BACKOFF", retry_backoff)
+        self.retry_backoff_max = _option("RETRY_BACKOFF_MAX", retry_backoff_max)
+        self.retry_jitter = _option("RETRY_JITTER", retry_jitter)
         self.user_agent = user_agent
         self._sleep = sleep
         self._random = rand
@@ -166,25 +138,10 @@ class EngageLabClient:
 
     def _new_session(self) -> requests.Session:
         session = requests.Session()
-        # urllib3 retries only failures to connect: nothing was sent, so a
-        # retry cannot deliver a second message. Reads, redirects and
-        # statuses are never retried here.
-        retry = Retry(
-            total=self.max_retries,
-            connect=self.max_retries,
-            read=False,
-            redirect=False,
-            status=0,
-            other=0,
-            allowed_methods=None,
-            respect_retry_after_header=False,
-            backoff_factor=self.retry_backoff,
-            backoff_max=self.retry_backoff_max,
-            backoff_jitter=self.retry_jitter,
-            raise_on_status=False,
-        )
+        # No retries down here: _request is the one retry loop (urllib3's
+        # would be a second schedule for the same setting).
         # One connection per thread is all a thread uses; a few spare are harmless.
-        adapter = HTTPAdapter(max_retries=retry, pool_connections=1, pool_maxsize=4)
+        adapter = HTTPAdapter(max_retries=0, pool_connections=1, pool_maxsize=4)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         session.auth = self._auth
@@ -277,23 +234,27 @@ class EngageLabClient:
     def _request(
         self, method: str, path: str, body: Any = None, *, idempotent: bool = False, secrets: Iterable[str] = ()
     ) -> Any:
-        """One call; the platform's retryable codes (1000, 5016) are repeated after a backoff."""
+        """One call, repeated after a backoff while the error table says that is safe.
+
+        ``retryable`` failures are the ones that cannot have sent a message (a
+        failure to connect, a 503 without a body, codes 1000 and 5016), or any
+        failure of an ``idempotent`` call (reading templates).
+        """
         hidden = (*self._hidden, *secrets)
         attempt = 0
         while True:
             try:
                 return self._request_once(method, path, body, idempotent=idempotent, hidden=hidden)
             except EngageLabError as error:
-                # Failures to connect were already retried by urllib3.
-                if error.code not in RETRYABLE_CODES or attempt >= self.max_retries:
+                if not error.retryable or attempt >= self.max_retries:
                     raise
                 attempt += 1
                 delay = self.backoff(attempt)
                 logger.warning(
-                    "EngageLab %s /%s failed with %s; retry %d of %d in %.2fs",
+                    "EngageLab %s /%s failed (%s); retry %d of %d in %.2fs",
                     method,
                     path,
-                    error.code,
+                    error.code or type(error).__name__,
                     attempt,
                     self.max_retries,
                     delay,

@@ -1,0 +1,93 @@
+"""A send's row: written ``pending`` before the request, settled after it.
+
+A crash between the two leaves a ``pending`` row behind: evidence that a
+message may have gone. Settled means ``accepted`` (with the platform's
+message id and channel), ``failed`` (the platform refused, or nothing was
+sent), or ``unknown`` (the request may have been acted on). OTP codes are
+never stored: ``code`` parameters are redacted, ``/v1/codes`` codes are not
+written at all.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import nullcontext
+
+from django.db import IntegrityError, router, transaction
+
+from ..exceptions import EngageLabError
+from ..models import MessageLog, Status
+from ..privacy import redact_params, stored_recipient
+
+logger = logging.getLogger("django_engagelab_otp")
+
+_CHANNEL_LENGTH = MessageLog._meta.get_field("send_channel").max_length
+_ERROR_LENGTH = 2000
+
+
+def record(kind: str, to: str | list[str], template_id: str, language: str, params: dict[str, str]) -> MessageLog:
+    """The ``pending`` row of a send about to be made (``to``: one recipient or several, normalized)."""
+    many = isinstance(to, list)
+    log = MessageLog.objects.create(
+        kind=kind,
+        to=stored_recipient(to[0] if many else to),
+        recipients=[stored_recipient(value) for value in to] if many and len(to) > 1 else [],
+        template_id=template_id,
+        language=language,
+        params=redact_params(params),
+    )
+    # Whom it went to, in clear, for the caller (the row may keep only a hash).
+    log.recipient = to[0] if many else to
+    return log
+
+
+def accepted(log: MessageLog, message_id: str, send_channel: str) -> None:
+    """The platform accepted the message: record its id and channel.
+
+    The platform's ids are unique, but a restarted simulator or a platform bug
+    can repeat one. The message was accepted all the same, so the row is
+    settled without the id and says why: a duplicate must not leave it pending.
+    """
+    log.message_id = message_id
+    log.send_channel = send_channel[:_CHANNEL_LENGTH]  # a channel newer than this code must not crash
+    connection = transaction.get_connection(router.db_for_write(MessageLog))
+    # In autocommit mode a failed UPDATE harms nothing; inside the caller's
+    # transaction only a savepoint keeps that transaction usable.
+    guard = transaction.atomic(using=connection.alias) if connection.in_atomic_block else nullcontext()
+    try:
+        with guard:
+            _save(log, Status.ACCEPTED, "message_id", "send_channel")
+    except IntegrityError:
+        duplicate, log.message_id = log.message_id, None
+        logger.error("EngageLab answered with message id %s, which another history row already holds", duplicate)
+        _save(
+            log,
+            Status.ACCEPTED,
+            "message_id",
+            "send_channel",
+            error_message=f"accepted, but the platform's message id {duplicate} is already held by another row",
+        )
+
+
+def failed(log: MessageLog, error: EngageLabError) -> str:
+    """The send raised ``error``: ``failed``, or ``unknown`` when it may have been acted on. Returns the status."""
+    status = Status.UNKNOWN if error.outcome_unknown else Status.FAILED
+    log.error_code = error.code
+    log.http_status = error.http_status
+    _save(log, status, "error_code", "http_status", error_message=error.message[:_ERROR_LENGTH])
+    error.log = log
+    return status
+
+
+def interrupted(log: MessageLog, error: BaseException) -> None:
+    """A bug or an interrupt after the row was written: the outcome is unknown."""
+    _save(log, Status.UNKNOWN, error_message=f"{type(error).__name__} during the request")
+
+
+def _save(log: MessageLog, status: str, *fields: str, error_message: str | None = None) -> None:
+    log.status = status
+    update = ["status", "updated_at", *fields]
+    if error_message is not None:
+        log.error_message = error_message
+        update.append("error_message")
+    log.save(update_fields=update)

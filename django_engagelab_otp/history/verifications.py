@@ -1,0 +1,97 @@
+"""Verifications on a message's row: the attempt counter, and when the right code came.
+
+At most ``MAX_VERIFY_ATTEMPTS`` codes are checked per message.
+
+An attempt is counted on the message's history row (``verify_attempts``)
+with one conditional UPDATE before the platform is asked: of simultaneous
+attempts, no more than the limit pass. Message ids this site did not send
+have no row; they are counted in the limits' cache instead.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django.db.models import F
+from django.utils import timezone
+
+from ..conf import otp_settings
+from ..errors import failure
+from ..exceptions import EngageLabError
+from ..limits_cache import cache_errors, cache_key, limits_cache
+from ..models import MessageLog
+
+logger = logging.getLogger("django_engagelab_otp.limits")
+
+#: How long a counter lives for a message id this site did not send.
+UNKNOWN_MESSAGE_TTL = 86400
+
+
+@dataclass
+class Attempt:
+    """One verification attempt, counted before the code is checked."""
+
+    message_id: str
+    on_row: bool
+    cache_key: str | None = None
+
+    def refund(self) -> None:
+        """The platform never answered: this was no attempt."""
+        if self.on_row:
+            MessageLog.objects.filter(message_id=self.message_id, verify_attempts__gt=0).update(
+                verify_attempts=F("verify_attempts") - 1
+            )
+        elif self.cache_key is not None:
+            try:
+                limits_cache().decr(self.cache_key)
+            except Exception as error:
+                logger.error("EngageLab verification attempt not given back: %s", type(error).__name__)
+
+
+def reserve(message_id: str) -> Attempt:
+    """Count an attempt for ``message_id``, or raise ``VerificationLockedError`` when none is left."""
+    limit = otp_settings.MAX_VERIFY_ATTEMPTS
+    rows = MessageLog.objects.filter(message_id=message_id)
+    changes = {"verify_attempts": F("verify_attempts") + 1, "updated_at": timezone.now()}
+    if (rows.filter(verify_attempts__lt=limit) if limit > 0 else rows).update(**changes):
+        return Attempt(message_id, on_row=True)
+    if rows.exists():
+        raise _locked(message_id, limit)
+    if limit <= 0:
+        return Attempt(message_id, on_row=False)
+    counter = cache_key("verify", message_id)
+    with cache_errors():
+        cache = limits_cache()
+        cache.add(counter, 0, timeout=UNKNOWN_MESSAGE_TTL)
+        try:
+            count = cache.incr(counter)
+        except ValueError:  # not kept (DummyCache): nothing to count with
+            return Attempt(message_id, on_row=False)
+        if count > limit:
+            cache.decr(counter)
+            raise _locked(message_id, limit)
+    return Attempt(message_id, on_row=False, cache_key=counter)
+
+
+def left(message_id: str) -> int | None:
+    """How many attempts ``message_id`` has left; ``None`` when ``MAX_VERIFY_ATTEMPTS`` is off."""
+    limit = otp_settings.MAX_VERIFY_ATTEMPTS
+    if limit <= 0:
+        return None
+    used = MessageLog.objects.filter(message_id=message_id).values_list("verify_attempts", flat=True).first()
+    if used is None:
+        with cache_errors():
+            used = limits_cache().get(cache_key("verify", message_id)) or 0
+    return max(0, limit - used)
+
+
+def _locked(message_id: str, limit: int) -> EngageLabError:
+    logger.warning("EngageLab verification of %s refused: %d wrong codes already", message_id, limit)
+    return failure("verify_locked", f"message {message_id} had {limit} wrong codes; request a new one")
+
+
+def verified(message_id: str) -> None:
+    """The right code was given: the row's ``verified_at`` (a callback may say so later too)."""
+    now = timezone.now()
+    MessageLog.objects.filter(message_id=message_id).update(verified_at=now, updated_at=now)
