@@ -15,27 +15,14 @@ everything else is left to the caller.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
-from .exceptions import (
-    UNAVAILABLE,
-    AuthenticationError,
-    ConfigurationError,
-    DeliveryError,
-    EngageLabError,
-    RateLimitError,
-    RecipientError,
-    RequestError,
-    ServerError,
-    TemplateError,
-    ThrottledError,
-    TransportError,
-    VerificationLockedError,
-    WrongCodeError,
-)
+from . import exceptions
+from .exceptions import EngageLabError, ServerError, TransportError
 
 
 @dataclass(frozen=True)
@@ -74,31 +61,9 @@ class ErrorCode:
         return self.exc_class(message or self.description, **values)
 
 
-# The rows below are written in the order a reader scans them; these two
-# helpers name each column.
-def coded(
-    code: int,
-    http: int,
-    cls: type[EngageLabError],
-    retry: bool,
-    field: str | None,
-    operator: bool,
-    user: Any,
-    text: str,
-) -> ErrorCode:
-    """A row for a code the platform answers with."""
-    return ErrorCode(code, http, cls, retry, field, user_message=user, description=text, operator=operator)
-
-
-def uncoded(
-    name: str, cls: type[EngageLabError], retry: bool, operator: bool, unknown: bool, user: Any, text: str
-) -> ErrorCode:
-    """A row for a failure without a platform code; its HTTP status, if any, comes with each occurrence."""
-    return ErrorCode(None, None, cls, retry, None, user, text, operator, outcome_unknown=unknown, name=name)
-
-
 # End-user texts. Problems an operator must fix all read UNAVAILABLE: a person
 # cannot repair a credential or a template, and must not learn about them.
+UNAVAILABLE = exceptions.UNAVAILABLE
 TROUBLE = ServerError.default_user_message
 UNREACHABLE = TransportError.default_user_message
 MAYBE_SENT = _("We could not confirm that the message was sent. If it has not arrived in a minute, please try again.")
@@ -119,52 +84,82 @@ WRONG_CODE = _("This code is not right. Check it and try again.")
 LOCKED = _("Too many wrong codes were entered for this message. Please request a new code.")
 
 
-# fmt: off
-_PLATFORM_CODES = [
-    #     code  HTTP exception            retry  field operator user message    description (the platform's meaning)
-    coded(1000, 500, ServerError,         True,  None, False, TROUBLE,        "internal error"),
-    coded(2001, 401, AuthenticationError, False, None, True,  UNAVAILABLE,    "wrong or missing credentials"),
-    coded(2002, 401, AuthenticationError, False, None, True,  UNAVAILABLE,    "key expired or disabled"),
-    coded(2004, 403, AuthenticationError, False, None, True,  UNAVAILABLE,    "no permission to call this API"),
-    coded(3001, 400, RequestError,        False, None, True,  UNAVAILABLE,    "body is not valid JSON or has the wrong format"),
-    coded(3002, 400, RequestError,        False, None, True,  UNAVAILABLE,    "wrong request parameters"),
-    coded(3003, 400, RequestError,        False, None, False, CODE_USED,      "business validation failed (code expired or used)"),
-    coded(3004, 400, RateLimitError,      False, None, False, TOO_SOON,       "frequency limit for this template and recipient"),
-    coded(4001, 400, TemplateError,       False, None, True,  UNAVAILABLE,    "resource does not exist (e.g. unknown template)"),
-    coded(5001, 400, DeliveryError,       False, None, False, TRY_AGAIN,      "sending failed"),
-    coded(5011, 400, RecipientError,      False, "to", False, BAD_NUMBER,     "invalid phone number format"),
-    coded(5012, 400, RecipientError,      False, "to", False, NO_ROUTE,       "target unreachable"),
-    coded(5013, 400, RecipientError,      False, "to", False, NOT_SENT,       "number is on the block list"),
-    coded(5014, 400, DeliveryError,       False, None, False, REJECTED,       "content violates rules"),
-    coded(5015, 400, DeliveryError,       False, None, False, BLOCKED,        "message blocked or rejected"),
-    coded(5016, 400, DeliveryError,       True,  None, False, TRY_AGAIN,      "internal sending problem"),
-    coded(5017, 400, RecipientError,      False, "to", False, REGION,         "no permission to send to mainland China"),
-    coded(5018, 400, RecipientError,      False, "to", False, HANDSET,        "handset problem (off or suspended)"),
-    coded(5019, 400, RecipientError,      False, "to", False, UNSUBSCRIBED,   "user unsubscribed"),
-    coded(5020, 400, RecipientError,      False, "to", False, NOT_REGISTERED, "number not registered or invalid"),
-]
+def _table(text: str) -> list[ErrorCode]:
+    """The rows of a table below; its header names the columns."""
+    lines = text.strip().splitlines()
+    header = _cells(lines[0])
+    return [_row(dict(zip(header, _cells(line), strict=True))) for line in lines[1:]]
 
-_FAILURES = [
-    # Failures that carry no platform code. "unknown": the platform may have acted anyway.
-    #       name             exception               retry  operator unknown user message description
-    uncoded("unreachable",   TransportError,          True,  False, False, UNREACHABLE, "could not connect (refused, DNS, timeout)"),
-    uncoded("tls",           TransportError,          False, True,  False, UNREACHABLE, "TLS handshake or certificate failure"),
-    uncoded("timeout",       TransportError,          False, False, True,  MAYBE_SENT,  "no answer within the read timeout"),
-    uncoded("disconnected",  TransportError,          False, False, True,  MAYBE_SENT,  "connection lost after the request was sent"),
-    uncoded("outage",        ServerError,             True,  False, False, TROUBLE,     "HTTP 503 without a platform body"),
-    uncoded("proxy_error",   ServerError,             False, False, True,  TROUBLE,     "other HTTP 5xx without a platform body"),
-    uncoded("http_error",    RequestError,            False, True,  False, UNAVAILABLE, "HTTP 3xx/4xx without a platform body"),
-    uncoded("unknown_5xx",   ServerError,             False, False, False, TROUBLE,     "error code not in this table, HTTP 5xx"),
-    uncoded("unknown_4xx",   RequestError,            False, True,  False, UNAVAILABLE, "error code not in this table, HTTP 4xx"),
-    uncoded("malformed",     ServerError,             False, False, True,  MAYBE_SENT,  "HTTP 2xx whose body is not the documented JSON"),
-    uncoded("configuration", ConfigurationError,      False, True,  False, UNAVAILABLE, "settings missing or wrong (before any request)"),
-    # Refusals of this site's own limits (limits.py), before any request and any history row.
-    uncoded("throttled",     ThrottledError,          True,  False, False, TOO_MANY,    "cooldown, daily cap, IP or user rate hit"),
-    uncoded("wrong_code",    WrongCodeError,          False, False, False, WRONG_CODE,  "the platform says the code is wrong"),
-    uncoded("verify_locked", VerificationLockedError, False, False, False, LOCKED,      "MAX_VERIFY_ATTEMPTS wrong codes given"),
-    uncoded("limits_cache",  ConfigurationError,      True,  True,  False, UNAVAILABLE, "the cache of the limits failed"),
-]
-# fmt: on
+
+def _cells(line: str) -> list[str]:
+    return re.split(r" {2,}", line.strip())
+
+
+def _row(cells: dict[str, str]) -> ErrorCode:
+    """One row: names become the classes and texts of this module, ``yes``/``no`` booleans, ``-`` None."""
+    texts = globals()  # the user texts above
+    yes = {"yes": True, "no": False}
+    code = cells.get("code")
+    return ErrorCode(
+        code=int(code) if code else None,
+        http_status=int(cells["HTTP"]) if "HTTP" in cells else None,
+        exc_class=getattr(exceptions, cells["exception"]),
+        retryable=yes[cells["retry"]],
+        field=None if cells.get("field", "-") == "-" else cells["field"],
+        user_message=texts[cells["user message"]],
+        description=cells.get("meaning (the platform's)") or cells["what happened"],
+        operator=yes[cells["operator"]],
+        outcome_unknown=yes[cells.get("unknown", "no")],
+        name=cells.get("name", ""),
+    )
+
+
+# The two tables, written as a reader scans them: columns apart by two spaces
+# or more, "-" for none; exception classes and user texts by their names above.
+_PLATFORM_CODES = _table("""
+code  HTTP  exception            retry  field  operator  user message    meaning (the platform's)
+1000  500   ServerError          yes    -      no        TROUBLE         internal error
+2001  401   AuthenticationError  no     -      yes       UNAVAILABLE     wrong or missing credentials
+2002  401   AuthenticationError  no     -      yes       UNAVAILABLE     key expired or disabled
+2004  403   AuthenticationError  no     -      yes       UNAVAILABLE     no permission to call this API
+3001  400   RequestError         no     -      yes       UNAVAILABLE     body is not valid JSON or has the wrong format
+3002  400   RequestError         no     -      yes       UNAVAILABLE     wrong request parameters
+3003  400   RequestError         no     -      no        CODE_USED       business validation failed (code expired or used)
+3004  400   RateLimitError       no     -      no        TOO_SOON        frequency limit for this template and recipient
+4001  400   TemplateError        no     -      yes       UNAVAILABLE     resource does not exist (e.g. unknown template)
+5001  400   DeliveryError        no     -      no        TRY_AGAIN       sending failed
+5011  400   RecipientError       no     to     no        BAD_NUMBER      invalid phone number format
+5012  400   RecipientError       no     to     no        NO_ROUTE        target unreachable
+5013  400   RecipientError       no     to     no        NOT_SENT        number is on the block list
+5014  400   DeliveryError        no     -      no        REJECTED        content violates rules
+5015  400   DeliveryError        no     -      no        BLOCKED         message blocked or rejected
+5016  400   DeliveryError        yes    -      no        TRY_AGAIN       internal sending problem
+5017  400   RecipientError       no     to     no        REGION          no permission to send to mainland China
+5018  400   RecipientError       no     to     no        HANDSET         handset problem (off or suspended)
+5019  400   RecipientError       no     to     no        UNSUBSCRIBED    user unsubscribed
+5020  400   RecipientError       no     to     no        NOT_REGISTERED  number not registered or invalid
+""")
+
+# Failures that carry no platform code. "unknown": the platform may have acted anyway.
+# The last four come from this site itself (its limits and verifications), before any request.
+_FAILURES = _table("""
+name           exception                retry  operator  unknown  user message  what happened
+unreachable    TransportError           yes    no        no       UNREACHABLE   could not connect (refused, DNS, timeout)
+tls            TransportError           no     yes       no       UNREACHABLE   TLS handshake or certificate failure
+timeout        TransportError           no     no        yes      MAYBE_SENT    no answer within the read timeout
+disconnected   TransportError           no     no        yes      MAYBE_SENT    connection lost after the request was sent
+outage         ServerError              yes    no        no       TROUBLE       HTTP 503 without a platform body
+proxy_error    ServerError              no     no        yes      TROUBLE       other HTTP 5xx without a platform body
+http_error     RequestError             no     yes       no       UNAVAILABLE   HTTP 3xx/4xx without a platform body
+unknown_5xx    ServerError              no     no        no       TROUBLE       error code not in this table, HTTP 5xx
+unknown_4xx    RequestError             no     yes       no       UNAVAILABLE   error code not in this table, HTTP 4xx
+malformed      ServerError              no     no        yes      MAYBE_SENT    HTTP 2xx whose body is not the documented JSON
+configuration  ConfigurationError       no     yes       no       UNAVAILABLE   settings missing or wrong (before any request)
+throttled      ThrottledError           yes    no        no       TOO_MANY      cooldown, daily cap, IP or user rate hit
+wrong_code     WrongCodeError           no     no        no       WRONG_CODE    the platform says the code is wrong
+verify_locked  VerificationLockedError  no     no        no       LOCKED        MAX_VERIFY_ATTEMPTS wrong codes given
+limits_cache   ConfigurationError       yes    yes       no       UNAVAILABLE   the cache of the limits failed
+""")
 
 #: Every documented platform code.
 ERROR_CODES: dict[int, ErrorCode] = {row.code: row for row in _PLATFORM_CODES if row.code is not None}

@@ -13,8 +13,10 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from . import dates
+from ..models import MessageEvent, MessageLog
+from . import dates, display
 from .paginator import EstimatedCountPaginator
 
 
@@ -44,6 +46,10 @@ class HistoryAdmin(admin.ModelAdmin):
     show_full_result_count = False  # no COUNT(*) of the whole table per page
     show_facets = admin.ShowFacets.NEVER  # facet counts scan the table once per choice
     list_per_page = 50
+
+    @admin.display(description=gettext_lazy("cost"))
+    def price(self, obj: MessageLog | MessageEvent) -> str:
+        return display.money(obj.cost, obj.currency)
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return HistoryChangeList

@@ -72,10 +72,6 @@ class MessageEventAdmin(HistoryAdmin):
         )
         return format_html('<a href="{}">{}</a>', url, event.message_id or event.log_id)
 
-    @admin.display(description=_("cost"))
-    def price(self, event: MessageEvent) -> str:
-        return display.money(event.cost, event.currency)
-
     @admin.display(description=_("row as received"))
     def row(self, event: MessageEvent) -> str:
         return display.json_block(event.raw)

@@ -169,10 +169,6 @@ class MessageLogAdmin(HistoryAdmin):
     def status_badge(self, log: MessageLog) -> str:
         return display.status_badge(log.status, display.label(MessageLog.Status, log.status))
 
-    @admin.display(description=_("cost"))
-    def price(self, log: MessageLog) -> str:
-        return display.money(log.cost, log.currency)
-
     @admin.display(description=_("parameters"))
     def parameters(self, log: MessageLog) -> str:
         # Stored redacted already; json_block redacts again in case a row predates that rule.

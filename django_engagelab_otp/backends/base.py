@@ -31,6 +31,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+#: A template's parameters, as the services pass them (names and values checked, numbers as text).
+Params = Mapping[str, str] | None
+
 
 @dataclass(frozen=True)
 class SendResult:
@@ -57,25 +60,17 @@ class Backend(Protocol):
     max_retries=…, retry_backoff=…, retry_backoff_max=…, retry_jitter=…)``; must be thread-safe."""
 
     def send_message(
-        self, to: str, template_id: str, *, language: str | None = None, params: Mapping[str, str] | None = None
+        self, to: str, template_id: str, *, language: str | None = None, params: Params = None
     ) -> SendResult:
         """``POST /v1/messages``: the platform generates the code and sends it to ``to``."""
         ...
 
-    def send_custom_message(
-        self, to: str | Sequence[str], template_id: str, *, params: Mapping[str, str] | None = None
-    ) -> SendResult:
+    def send_custom_message(self, to: str | Sequence[str], template_id: str, *, params: Params = None) -> SendResult:
         """``POST /v1/custom-messages``: a custom template's content to one or several recipients."""
         ...
 
     def send_code(
-        self,
-        to: str,
-        code: str,
-        template_id: str,
-        *,
-        language: str | None = None,
-        params: Mapping[str, str] | None = None,
+        self, to: str, code: str, template_id: str, *, language: str | None = None, params: Params = None
     ) -> SendResult:
         """``POST /v1/codes``: deliver a code the caller generated."""
         ...

@@ -30,7 +30,7 @@ from ..conf import DEFAULTS, SETTINGS, Invalid
 from ..errors import error_for, failure
 from ..exceptions import EngageLabError, InvalidInputError
 from ..privacy import SENSITIVE_PARAMS, scrub
-from .base import SendResult, VerifyResult
+from .base import Params, SendResult, VerifyResult
 
 logger = logging.getLogger("django_engagelab_otp.backends.http")
 
@@ -163,27 +163,19 @@ class HTTPBackend:
     # ------------------------------------------------------------------ endpoints
 
     def send_message(
-        self, to: str, template_id: str, *, language: str | None = None, params: Mapping[str, str] | None = None
+        self, to: str, template_id: str, *, language: str | None = None, params: Params = None
     ) -> SendResult:
         """POST /v1/messages: the platform generates the code."""
         body = {"to": to, "template": _template(template_id, language, params)}
         return self._send("messages", body, _secret_params(params))
 
-    def send_custom_message(
-        self, to: str | Sequence[str], template_id: str, *, params: Mapping[str, str] | None = None
-    ) -> SendResult:
+    def send_custom_message(self, to: str | Sequence[str], template_id: str, *, params: Params = None) -> SendResult:
         """POST /v1/custom-messages: custom template content, one or several recipients."""
         body = {"to": to if isinstance(to, str) else list(to), "template": _template(template_id, None, params)}
         return self._send("custom-messages", body, _secret_params(params))
 
     def send_code(
-        self,
-        to: str,
-        code: str,
-        template_id: str,
-        *,
-        language: str | None = None,
-        params: Mapping[str, str] | None = None,
+        self, to: str, code: str, template_id: str, *, language: str | None = None, params: Params = None
     ) -> SendResult:
         """POST /v1/codes: deliver a code the caller generated."""
         body = {"to": to, "code": code, "template": _template(template_id, language, params)}
