@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/reliability.py
 
-Runs ``tests/test_bad_input.py``, ``test_faults.py``, ``test_concurrency.py``
+Runs ``tests/proofs/test_bad_input.py``, ``test_faults.py``, ``test_concurrency.py``
 and ``test_secrets.py`` with pytest, on PostgreSQL when a server answers at
 ``PG_URL`` (default ``postgres://postgres@127.0.0.1:5432/test``, as ``make
 test``) and on SQLite otherwise, where the concurrency test does not run.
@@ -27,15 +27,15 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SUITES = {
-    "bad_input": "tests/test_bad_input.py",
-    "faults": "tests/test_faults.py",
-    "concurrency": "tests/test_concurrency.py",
-    "secrets": "tests/test_secrets.py",
+    "bad_input": "tests/proofs/test_bad_input.py",
+    "faults": "tests/proofs/test_faults.py",
+    "concurrency": "tests/proofs/test_concurrency.py",
+    "secrets": "tests/proofs/test_secrets.py",
 }
 PG_URL = os.environ.get("PG_URL", "postgres://postgres@127.0.0.1:5432/test")
 #: Where the plugin writes what it collected (set by main() for the pytest run).
 REPORT_VARIABLE = "ENGAGELAB_RELIABILITY_REPORT"
-FIGURE = "proof"  # the record_property key of tests/proof_support.py
+FIGURE = "proof"  # the record_property key of tests/support/proof.py
 
 # ---------------------------------------------------------------------- the pytest plugin (inside the run)
 
@@ -126,14 +126,14 @@ def render(result: dict[str, dict[str, Any]], database: str, seconds: float) -> 
     lines = [
         f"Reliability figures ({database}; {seconds:.0f} s)",
         "",
-        "Bad input (tests/test_bad_input.py)",
+        "Bad input (tests/proofs/test_bad_input.py)",
         _line("cases tried", f"{bad['cases']:,} distinct, through {bad['entry points']} entry points"),
         _line("calls", bad["calls"]),
         _line("refused with a clear error", bad["refused"]),
         _line("requests that reached the network", bad["requests that reached the network"]),
         _line("history rows written or changed", bad["history rows written or changed"]),
         "",
-        "Faults (tests/test_faults.py)",
+        "Faults (tests/proofs/test_faults.py)",
         _line("fault modes tried", f"{faults['fault modes']}, through {faults['ways of sending']} ways of sending"),
         _line("calls", f"{faults['sends']:,} sends and {faults['verification faults']} verifications"),
         _line("calls that survived", f"{faults['survived']:,} of {faults['calls']:,}"),
@@ -142,7 +142,7 @@ def render(result: dict[str, dict[str, Any]], database: str, seconds: float) -> 
         _line("extra rows", faults["extra rows"]),
         _line("duplicate sends", faults["duplicate sends"]),
         "",
-        "Concurrency (tests/test_concurrency.py)",
+        "Concurrency (tests/proofs/test_concurrency.py)",
     ]
     if "rows" in load:
         per_thread = load["sends"] // load["threads"]
@@ -157,7 +157,7 @@ def render(result: dict[str, dict[str, Any]], database: str, seconds: float) -> 
         ]
     else:
         lines.append("  not run: it needs PostgreSQL")
-    lines += ["", "Secret scan (tests/test_secrets.py)"]
+    lines += ["", "Secret scan (tests/proofs/test_secrets.py)"]
     if "places" in scan:
         lines += [
             _line("secrets searched for", scan["secrets"] - scan["codes"]),

@@ -3,7 +3,7 @@ import responses as responses_lib
 from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
 
-API = "https://otp.api.engagelab.test/v1/"
+from tests.support.settings import configure
 
 
 @pytest.fixture
@@ -22,3 +22,9 @@ def _fresh_limits():
     for cache in caches.all():
         if isinstance(cache, LocMemCache):
             cache.clear()
+
+
+@pytest.fixture
+def no_cooldown(settings):
+    """For tests that send to one recipient several times on purpose (the limits have their own tests)."""
+    configure(settings, RESEND_COOLDOWN=0)

@@ -12,17 +12,13 @@ from django.core.management.base import SystemCheckError
 from django.test import override_settings
 
 from django_engagelab_otp.checks import TAG
+from tests.support.settings import engagelab
 
 SECRET = settings.ENGAGELAB_OTP["DEV_SECRET"]
 
 
-def otp(**changes):
-    values = {**settings.ENGAGELAB_OTP, **changes}
-    return override_settings(ENGAGELAB_OTP={k: v for k, v in values.items() if v is not ...})
-
-
 def ids(**changes) -> dict[str, object]:
-    with otp(**changes):
+    with engagelab(**changes):
         return {message.id: message for message in run_checks(tags=[TAG])}
 
 
@@ -120,7 +116,7 @@ def test_several_problems_at_once(no_env_credentials):
 
 
 def test_manage_py_check_fails_with_id_and_hint(no_env_credentials):
-    with otp(DEV_KEY=..., DEV_SECRET=...), pytest.raises(SystemCheckError) as info:
+    with engagelab(DEV_KEY=..., DEV_SECRET=...), pytest.raises(SystemCheckError) as info:
         call_command("check", stdout=StringIO(), stderr=StringIO())
     text = str(info.value)
     assert "django_engagelab_otp.E001" in text and "HINT: Set ENGAGELAB_OTP['DEV_KEY']" in text
@@ -129,7 +125,7 @@ def test_manage_py_check_fails_with_id_and_hint(no_env_credentials):
 
 def test_manage_py_check_shows_warnings():
     out, err = StringIO(), StringIO()
-    with otp(TEMPLATE_ID=...):
+    with engagelab(TEMPLATE_ID=...):
         call_command("check", stdout=out, stderr=err)
     assert "django_engagelab_otp.W002" in err.getvalue() and "HINT:" in err.getvalue()
 

@@ -6,11 +6,9 @@ from io import StringIO
 
 import phonenumbers
 import pytest
-from django.conf import settings as django_settings
 from django.core.checks import run_checks
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
-from django.test import override_settings
 from phonenumbers import PhoneNumberType
 
 from django_engagelab_otp import send_code, send_custom_message, send_otp
@@ -21,8 +19,7 @@ from django_engagelab_otp.management.base import Exit
 from django_engagelab_otp.models import MessageLog
 from django_engagelab_otp.simulator.magic import MAGIC
 from django_engagelab_otp.validation import normalize_recipient, recipient, validate_recipient
-
-from .limits_support import configure
+from tests.support.settings import configure, engagelab
 
 pytestmark = pytest.mark.django_db
 
@@ -165,7 +162,7 @@ def test_the_send_command_refuses_with_exit_2(api, settings):
 
 
 def ids(**changes):
-    with override_settings(ENGAGELAB_OTP={**django_settings.ENGAGELAB_OTP, **changes}):
+    with engagelab(**changes):
         return {message.id.split(".")[1]: message for message in run_checks(tags=[TAG])}
 
 

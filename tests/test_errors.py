@@ -31,6 +31,7 @@ from django_engagelab_otp.exceptions import (
     TemplateError,
     TransportError,
 )
+from tests.support.constants import ROOT
 
 DOCUMENTED_CODES = {1000, 2001, 2002, 2004, 3001, 3002, 3003, 3004, 4001, 5001, *range(5011, 5021)}
 RECIPIENT_CODES = {5011, 5012, 5013, 5017, 5018, 5019, 5020}
@@ -150,7 +151,7 @@ def test_markdown_from_the_command_line():
         text=True,
         env=env,
         timeout=60,
-        cwd=Path(__file__).resolve().parent.parent,
+        cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr
     with override("en"):

@@ -13,12 +13,10 @@ from django_engagelab_otp.exceptions import UNAVAILABLE, ServerError, TransportE
 from django_engagelab_otp.forms import WRONG_CODE, SendOTPForm, VerifyOTPForm
 from django_engagelab_otp.models import MessageLog
 from django_engagelab_otp.signals import message_failed
-
-from .conftest import API
+from tests.support.constants import API, PHONE
 
 pytestmark = pytest.mark.django_db
 
-PHONE = "+8618701235678"
 SECRET = "test-secret-do-not-leak"
 RECIPIENT_CODES = [5011, 5012, 5013, 5017, 5018, 5019, 5020]
 NON_FIELD_CODES = [3004, 5001, 5014, 5015]

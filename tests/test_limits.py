@@ -33,23 +33,15 @@ from django_engagelab_otp.forms import SendOTPForm, VerifyOTPForm
 from django_engagelab_otp.limits_cache import cache_key
 from django_engagelab_otp.management.base import Exit
 from django_engagelab_otp.models import MessageLog
+from tests.support.answers import accept, requests_to
+from tests.support.constants import API, PHONE
+from tests.support.local_http import closed_port
+from tests.support.settings import configure
+from tests.support.threads import run_together
 
-from .conftest import API
-from .limits_support import configure, run_together
-from .local_http import closed_port
-
-TO = "+8618701235678"
 OTHER = "+6591234567"
 
 pytestmark = pytest.mark.django_db
-
-
-def accept(api, path="messages", message_id="m1"):
-    api.post(API + path, json={"message_id": message_id, "send_channel": "sms"})
-
-
-def requests_to(api, path="messages"):
-    return sum(1 for call in api.calls if call.request.url == API + path)
 
 
 def test_limits_are_on_by_default():
@@ -67,9 +59,9 @@ def test_limits_are_on_by_default():
 
 def test_a_second_send_within_the_cooldown_is_refused_before_any_request(api):
     accept(api)
-    send_otp(TO)
+    send_otp(PHONE)
     with pytest.raises(ThrottledError) as info:
-        send_otp(TO)
+        send_otp(PHONE)
     error = info.value
     assert isinstance(error, RateLimitError) and error.scope == "cooldown"
     assert 1 <= error.wait_seconds <= 60 and error.code is None and error.log is None
@@ -80,10 +72,10 @@ def test_a_second_send_within_the_cooldown_is_refused_before_any_request(api):
 def test_the_cooldown_is_per_recipient_and_template(api):
     accept(api)
     accept(api, "codes")
-    send_otp(TO)
+    send_otp(PHONE)
     send_otp(OTHER)
-    send_otp(TO, "signup-otp")
-    send_code(TO, "482910", "my-code")
+    send_otp(PHONE, "signup-otp")
+    send_code(PHONE, "482910", "my-code")
     assert requests_to(api) == 3 and requests_to(api, "codes") == 1
 
 
@@ -100,9 +92,9 @@ def test_variants_of_one_mailbox_share_its_limits(api, again):
 def test_an_accepted_send_keeps_the_cooldown_also_across_kinds_of_one_template(api):
     accept(api)
     accept(api, "codes")
-    send_otp(TO, "shared")
+    send_otp(PHONE, "shared")
     with pytest.raises(ThrottledError):
-        send_code(TO, "482910", "shared")
+        send_code(PHONE, "482910", "shared")
     assert requests_to(api, "codes") == 0
 
 
@@ -120,55 +112,55 @@ def test_a_failed_send_gives_the_cooldown_back(api, settings, answer):
     configure(settings, MAX_RETRIES=0)
     api.post(API + "messages", **answer)
     with pytest.raises(EngageLabError) as info:
-        send_otp(TO)
+        send_otp(PHONE)
     assert not isinstance(info.value, ThrottledError) and info.value.log.status == "failed"
     api.replace("POST", API + "messages", json={"message_id": "m2", "send_channel": "sms"})
-    assert send_otp(TO).message_id == "m2", "a failure must not lock a person out"
+    assert send_otp(PHONE).message_id == "m2", "a failure must not lock a person out"
 
 
 def test_a_send_whose_outcome_is_unknown_keeps_the_cooldown(api):
     api.post(API + "messages", status=200, body='{"message_id": "m1", "send_ch')
     with pytest.raises(ServerError) as info:
-        send_otp(TO)
+        send_otp(PHONE)
     assert info.value.outcome_unknown and info.value.log.status == "unknown"
     with pytest.raises(ThrottledError):
-        send_otp(TO)  # the first message may have gone
+        send_otp(PHONE)  # the first message may have gone
     assert requests_to(api) == 1
 
 
 def test_a_cut_connection_keeps_the_cooldown(api):
     api.post(API + "messages", body=requests.ConnectionError("reset by peer"))
     with pytest.raises(EngageLabError):
-        send_otp(TO)
+        send_otp(PHONE)
     with pytest.raises(ThrottledError):
-        send_otp(TO)
+        send_otp(PHONE)
 
 
 def test_custom_messages_are_not_throttled(api):
     accept(api, "custom-messages")
     for _ in range(3):
-        send_custom_message(TO, "order-shipped", params={"order": "1"})
+        send_custom_message(PHONE, "order-shipped", params={"order": "1"})
     assert requests_to(api, "custom-messages") == 3
 
 
 def test_zero_turns_the_cooldown_off(api, settings):
     configure(settings, RESEND_COOLDOWN=0)
     accept(api)
-    send_otp(TO)
-    send_otp(TO)
+    send_otp(PHONE)
+    send_otp(PHONE)
     assert requests_to(api) == 2
 
 
 def test_the_cooldown_ends(api, settings):
     configure(settings, RESEND_COOLDOWN=0.2)  # one second in the cache, the shortest it keeps
     accept(api)
-    send_otp(TO)
+    send_otp(PHONE)
     with pytest.raises(ThrottledError) as info:
-        send_otp(TO)
+        send_otp(PHONE)
     assert info.value.wait_seconds == 1
-    key = cache_key("cooldown", f"login-otp\n{TO}")
+    key = cache_key("cooldown", f"login-otp\n{PHONE}")
     cache.delete(key)  # what the expiry does; waiting for it would make the test slow
-    send_otp(TO)
+    send_otp(PHONE)
     assert requests_to(api) == 2
 
 
@@ -179,11 +171,11 @@ def test_the_daily_cap_counts_sends_to_one_recipient(api, settings):
     configure(settings, RESEND_COOLDOWN=0, DAILY_LIMIT=3)
     accept(api)
     accept(api, "codes")
-    send_otp(TO)
-    send_code(TO, "482910", "my-code")
-    send_otp(TO, "other")
+    send_otp(PHONE)
+    send_code(PHONE, "482910", "my-code")
+    send_otp(PHONE, "other")
     with pytest.raises(ThrottledError) as info:
-        send_otp(TO, "yet-another")
+        send_otp(PHONE, "yet-another")
     assert info.value.scope == "daily" and 1 <= info.value.wait_seconds <= 86400
     assert requests_to(api) + requests_to(api, "codes") == 3
     send_otp(OTHER)  # another recipient has its own count
@@ -194,25 +186,25 @@ def test_failed_sends_do_not_count_for_the_day(api, settings):
     api.post(API + "messages", status=400, json={"code": 5001, "message": "sending failed"})
     for _ in range(4):
         with pytest.raises(EngageLabError) as info:
-            send_otp(TO)
+            send_otp(PHONE)
         assert not isinstance(info.value, ThrottledError)
     api.replace("POST", API + "messages", json={"message_id": "m1", "send_channel": "sms"})
-    send_otp(TO)
+    send_otp(PHONE)
     api.replace("POST", API + "messages", json={"message_id": "m2", "send_channel": "sms"})
-    send_otp(TO)
+    send_otp(PHONE)
     with pytest.raises(ThrottledError):
-        send_otp(TO)
+        send_otp(PHONE)
 
 
 def test_a_daily_refusal_gives_the_cooldown_back(api, settings):
     configure(settings, DAILY_LIMIT=1)
     accept(api)
-    send_otp(TO, "a")
+    send_otp(PHONE, "a")
     with pytest.raises(ThrottledError) as info:
-        send_otp(TO, "b")
+        send_otp(PHONE, "b")
     assert info.value.scope == "daily"
     configure(settings, DAILY_LIMIT=2)
-    send_otp(TO, "b")  # not refused by a cooldown the daily refusal claimed
+    send_otp(PHONE, "b")  # not refused by a cooldown the daily refusal claimed
 
 
 # ---------------------------------------------------------------- simultaneous requests
@@ -220,7 +212,7 @@ def test_a_daily_refusal_gives_the_cooldown_back(api, settings):
 
 @pytest.mark.django_db(transaction=True)
 def test_twelve_simultaneous_requests_send_exactly_one_message(engagelab_simulator):
-    results = run_together(12, lambda _i: send_otp(TO))
+    results = run_together(12, lambda _i: send_otp(PHONE))
     sent = [r for r in results if isinstance(r, MessageLog)]
     refused = [r for r in results if isinstance(r, ThrottledError)]
     assert len(sent) == 1 and len(refused) == 11, results
@@ -234,8 +226,8 @@ def test_twelve_simultaneous_requests_send_exactly_one_message(engagelab_simulat
 
 def test_the_refusal_is_a_non_field_form_error_that_says_how_long(api):
     accept(api)
-    send_otp(TO)
-    form = SendOTPForm({"to": TO})
+    send_otp(PHONE)
+    form = SendOTPForm({"to": PHONE})
     assert not form.is_valid()
     assert list(form.errors) == ["__all__"]
     (message,) = form.non_field_errors()
@@ -284,23 +276,23 @@ def test_throttled_error_pickles_with_its_wait():
 
 def test_a_refusal_is_logged_at_warning_with_the_recipient_masked(api, caplog):
     accept(api)
-    send_otp(TO)
+    send_otp(PHONE)
     with caplog.at_level(logging.INFO, logger="django_engagelab_otp"), pytest.raises(ThrottledError):
-        send_otp(TO)
+        send_otp(PHONE)
     (record,) = [r for r in caplog.records if r.name == "django_engagelab_otp.limits"]
     assert record.levelno == logging.WARNING
-    assert "+86 187****5678" in record.getMessage() and TO not in record.getMessage()
+    assert "+86 187****5678" in record.getMessage() and PHONE not in record.getMessage()
     assert "cooldown" in record.getMessage()
 
 
 def test_cache_keys_never_hold_a_recipient(api, settings):
     configure(settings, DAILY_LIMIT=5)
     accept(api)
-    send_otp(TO)
+    send_otp(PHONE)
     send_otp("Bob@Example.com")
     keys = list(cache._cache)  # the local-memory cache's own store
     assert len(keys) == 4
-    digits = TO.lstrip("+")
+    digits = PHONE.lstrip("+")
     for key in keys:
         assert "engagelab_otp:" in key
         assert digits[-8:] not in key and "bob" not in key.lower() and "example" not in key.lower()
@@ -314,10 +306,10 @@ def test_the_limits_use_the_cache_the_setting_names(api, settings):
     configure(settings, LIMITS_CACHE="limits")
     caches["limits"].clear()
     accept(api)
-    send_otp(TO)
+    send_otp(PHONE)
     assert list(caches["limits"]._cache) and not list(caches["default"]._cache)
     caches["limits"].clear()
-    send_otp(TO)
+    send_otp(PHONE)
     assert requests_to(api) == 2
 
 
@@ -333,10 +325,10 @@ def test_a_failing_limits_cache_refuses_before_any_request(api, settings, caplog
     configure(settings, LIMITS_CACHE="limits")
     accept(api)
     with pytest.raises(ConfigurationError) as info:
-        send_otp(TO)
+        send_otp(PHONE)
     assert info.value.operator and "'limits'" in info.value.message and "failed" in info.value.message
     assert not api.calls and not MessageLog.objects.exists()
-    form = SendOTPForm({"to": TO})
+    form = SendOTPForm({"to": PHONE})
     with caplog.at_level(logging.ERROR, logger="django_engagelab_otp"):
         assert not form.is_valid()
     assert form.non_field_errors() == ["Sending codes is temporarily unavailable. Please try again later."]
@@ -350,18 +342,18 @@ def test_a_dummy_cache_keeps_no_limit_and_does_not_crash(api, settings):
     }
     configure(settings, LIMITS_CACHE="none")
     accept(api)
-    send_otp(TO)
-    send_otp(TO)
+    send_otp(PHONE)
+    send_otp(PHONE)
     assert requests_to(api) == 2
 
 
 def test_the_send_command_refuses_with_one_line_and_exit_4(api):
     accept(api)
-    call_command("engagelab_send", "--to", TO, stdout=StringIO())
+    call_command("engagelab_send", "--to", PHONE, stdout=StringIO())
     with pytest.raises(CommandError) as info:
-        call_command("engagelab_send", "--to", TO, stdout=StringIO())
+        call_command("engagelab_send", "--to", PHONE, stdout=StringIO())
     assert info.value.returncode == Exit.REFUSED
-    assert "ThrottledError" in str(info.value) and "\n" not in str(info.value) and TO not in str(info.value)
+    assert "ThrottledError" in str(info.value) and "\n" not in str(info.value) and PHONE not in str(info.value)
 
 
 # ---------------------------------------------------------------- client rates (forms given a request)
@@ -386,7 +378,7 @@ def refused(form):
 def test_the_ip_rate_limits_sends_from_one_address(api, settings):
     configure(settings, IP_RATE="2/h", RESEND_COOLDOWN=0)
     accept(api)
-    assert send_form(post(), TO).log and send_form(post(), OTHER).log
+    assert send_form(post(), PHONE).log and send_form(post(), OTHER).log
     form = send_form(post(), "+8618701235600")
     error = refused(form)
     assert error is not None and error.code == "engagelab_ThrottledError"
@@ -410,9 +402,9 @@ def test_client_ip_setting_reads_the_address_behind_a_proxy(api, settings):
     configure(settings, IP_RATE="1/h", CLIENT_IP=forwarded_for, RESEND_COOLDOWN=0)
     accept(api)
     proxy = "10.0.0.1"
-    assert send_form(post(proxy, HTTP_X_FORWARDED_FOR="198.51.100.1"), TO).log
-    assert send_form(post(proxy, HTTP_X_FORWARDED_FOR="198.51.100.2"), TO).log
-    assert refused(send_form(post(proxy, HTTP_X_FORWARDED_FOR="198.51.100.2"), TO)) is not None
+    assert send_form(post(proxy, HTTP_X_FORWARDED_FOR="198.51.100.1"), PHONE).log
+    assert send_form(post(proxy, HTTP_X_FORWARDED_FOR="198.51.100.2"), PHONE).log
+    assert refused(send_form(post(proxy, HTTP_X_FORWARDED_FOR="198.51.100.2"), PHONE)) is not None
     configure(settings, CLIENT_IP="tests.test_limits.forwarded_for")
     assert limits.client_ip(post(proxy, HTTP_X_FORWARDED_FOR="x, 198.51.100.3")) == "198.51.100.3"
 
@@ -421,16 +413,16 @@ def test_the_user_rate_limits_a_signed_in_user_from_any_address(api, settings):
     configure(settings, USER_RATE="1/h", RESEND_COOLDOWN=0)
     accept(api)
     user = User.objects.create_user("alice")
-    assert send_form(post("198.51.100.1", user), TO).log
-    assert refused(send_form(post("198.51.100.2", user), TO)) is not None
-    assert send_form(post("198.51.100.3"), TO).log, "anonymous visitors have no user rate"
+    assert send_form(post("198.51.100.1", user), PHONE).log
+    assert refused(send_form(post("198.51.100.2", user), PHONE)) is not None
+    assert send_form(post("198.51.100.3"), PHONE).log, "anonymous visitors have no user rate"
 
 
 def test_sending_and_verifying_are_counted_apart(api, settings):
     configure(settings, IP_RATE="1/h")
     accept(api)
     api.post(API + "verifications", json={"message_id": "m1", "verify_code": "000000", "verified": False})
-    assert send_form(post(), TO).log
+    assert send_form(post(), PHONE).log
     form = VerifyOTPForm("m1", {"code": "000000"}, request=post())
     assert not form.is_valid() and list(form.errors) == ["code"]  # the wrong code, not a refusal
     form = VerifyOTPForm("m1", {"code": "000000"}, request=post())
@@ -442,24 +434,24 @@ def test_rates_set_to_false_are_off_and_a_form_without_request_has_none(api, set
     configure(settings, IP_RATE=False, USER_RATE=False, RESEND_COOLDOWN=0)
     accept(api)
     for _ in range(3):
-        assert send_form(post(), TO).log
+        assert send_form(post(), PHONE).log
     configure(settings, IP_RATE="1/h")
     for _ in range(2):
-        assert SendOTPForm({"to": TO}).is_valid()
+        assert SendOTPForm({"to": PHONE}).is_valid()
 
 
 def test_no_client_address_means_no_ip_rate_and_a_warning(api, settings, caplog):
     configure(settings, IP_RATE="1/h", RESEND_COOLDOWN=0)
     accept(api)
     with caplog.at_level(logging.WARNING, logger="django_engagelab_otp"):
-        assert send_form(post(""), TO).log and send_form(post(""), TO).log
+        assert send_form(post(""), PHONE).log and send_form(post(""), PHONE).log
     assert any("CLIENT_IP" in r.getMessage() for r in caplog.records)
 
 
 def test_the_rate_keys_hold_no_address(api, settings):
     configure(settings, IP_RATE="5/h")
     accept(api)
-    send_form(post("203.0.113.77"), TO)
+    send_form(post("203.0.113.77"), PHONE)
     assert not any("203.0.113" in key for key in cache._cache)
 
 
@@ -482,7 +474,7 @@ def ids(**changes):
         ({"IP_RATE": "20 per hour"}, "E011"),
         ({"USER_RATE": 10}, "E011"),
         ({"CLIENT_IP": "no.such.function"}, "E012"),
-        ({"CLIENT_IP": "tests.test_limits.TO"}, "E012"),
+        ({"CLIENT_IP": "tests.test_limits.PHONE"}, "E012"),
         ({"CLIENT_IP": 42}, "E012"),
         ({"LIMITS_CACHE": "nope"}, "E013"),
     ],

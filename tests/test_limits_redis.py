@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
@@ -16,13 +15,10 @@ from django_engagelab_otp import send_otp, verify_otp
 from django_engagelab_otp.exceptions import EngageLabError, ThrottledError, VerificationLockedError
 from django_engagelab_otp.forms import SendOTPForm
 from django_engagelab_otp.models import MessageLog
+from tests.support.constants import API, PHONE, ROOT
+from tests.support.settings import configure
+from tests.support.webhooks import REDIS_URL, redis_cache, redis_keys
 
-from .conftest import API
-from .limits_support import configure
-from .webhook_support import REDIS_URL, redis_cache, redis_keys
-
-ROOT = Path(__file__).resolve().parent.parent
-TO = "+8618701235678"
 PROCESSES = 6
 
 pytestmark = pytest.mark.django_db
@@ -48,7 +44,7 @@ def start_sender(simulator, config, recipient):
         "RECIPIENT": recipient,
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.redis_sender"],
+        [sys.executable, "-m", "tests.support.redis_sender"],
         cwd=ROOT,
         env=env,
         stdin=subprocess.PIPE,
@@ -60,7 +56,7 @@ def start_sender(simulator, config, recipient):
 
 @pytest.mark.slow
 def test_processes_racing_for_one_recipient_send_exactly_one_message(engagelab_simulator, redis):
-    senders = [start_sender(engagelab_simulator, redis, TO) for _ in range(PROCESSES)]
+    senders = [start_sender(engagelab_simulator, redis, PHONE) for _ in range(PROCESSES)]
     try:
         for sender in senders:
             assert sender.stdout.readline().strip() == "ready", sender.stderr.read()
@@ -80,28 +76,28 @@ def test_processes_racing_for_one_recipient_send_exactly_one_message(engagelab_s
 
     # This process shares the limits with them.
     with pytest.raises(ThrottledError):
-        send_otp(TO)
+        send_otp(PHONE)
     keys = redis_keys(redis)
     assert len(keys) == 2  # the cooldown and the day's count
     assert all(0 < ttl <= 86400 + 60 for ttl in keys.values())
     assert min(keys.values()) <= 60, "the cooldown expires on its own"
-    assert not any(TO.lstrip("+")[-8:].encode() in key for key in keys)
+    assert not any(PHONE.lstrip("+")[-8:].encode() in key for key in keys)
 
 
 def test_a_failed_send_gives_back_the_cooldown_and_the_count_in_redis(api, redis, settings):
     configure(settings, DAILY_LIMIT=1, MAX_RETRIES=0)
     api.post(API + "messages", status=400, json={"code": 5012, "message": "target unreachable"})
     with pytest.raises(EngageLabError):
-        send_otp(TO)
+        send_otp(PHONE)
     assert len(redis_keys(redis)) == 1  # the day's count, back to zero; the cooldown deleted
     api.replace("POST", API + "messages", json={"message_id": "m1", "send_channel": "sms"})
-    send_otp(TO)
+    send_otp(PHONE)
     with pytest.raises(ThrottledError) as info:
-        send_otp(TO)
+        send_otp(PHONE)
     assert info.value.scope == "cooldown"
     configure(settings, RESEND_COOLDOWN=0)
     with pytest.raises(ThrottledError) as info:
-        send_otp(TO)
+        send_otp(PHONE)
     assert info.value.scope == "daily"
 
 
@@ -121,7 +117,7 @@ def test_client_rates_in_redis(api, redis, settings):
     def form():
         request = RequestFactory().post("/", REMOTE_ADDR="203.0.113.9")
         request.user = AnonymousUser()
-        sent = SendOTPForm({"to": TO}, request=request)
+        sent = SendOTPForm({"to": PHONE}, request=request)
         sent.is_valid()
         return sent
 

@@ -9,7 +9,6 @@ import logging
 import pytest
 import requests
 from django.conf import settings
-from django.test import override_settings
 
 import django_engagelab_otp
 from django_engagelab_otp import send_code, send_custom_message, send_otp, verify_otp
@@ -24,31 +23,16 @@ from django_engagelab_otp.exceptions import (
 )
 from django_engagelab_otp.models import MessageLog
 from django_engagelab_otp.signals import message_failed, message_sent, otp_verified
+from tests.support.answers import accept
+from tests.support.constants import API, PHONE
+from tests.support.local_http import LocalServer, closed_port
+from tests.support.settings import engagelab
 
-from .conftest import API
-from .local_http import LocalServer, closed_port
-
-TO = "+8618701235678"
 CODE = "Zq83Xk"  # distinctive, so that finding it anywhere means it leaked
 SECRET = settings.ENGAGELAB_OTP["DEV_SECRET"]
 TOKEN = base64.b64encode(f"{settings.ENGAGELAB_OTP['DEV_KEY']}:{SECRET}".encode()).decode()
 
 pytestmark = pytest.mark.django_db
-
-
-def otp_settings(**changes):
-    values = {**settings.ENGAGELAB_OTP, **changes}
-    return override_settings(ENGAGELAB_OTP={k: v for k, v in values.items() if v is not ...})
-
-
-@pytest.fixture
-def no_cooldown(settings):
-    """For tests that send to one recipient several times on purpose (the limits have their own tests)."""
-    settings.ENGAGELAB_OTP = {**settings.ENGAGELAB_OTP, "RESEND_COOLDOWN": 0}
-
-
-def accepted(api, path="messages", message_id="m1", channel="sms"):
-    api.post(API + path, json={"message_id": message_id, "send_channel": channel})
 
 
 def body(api, index=-1):
@@ -85,14 +69,14 @@ def test_send_otp_writes_pending_then_accepted(api, received):
         return 200, {}, json.dumps({"message_id": "m1", "send_channel": "whatsapp"})
 
     api.add_callback("POST", API + "messages", callback=platform)
-    log = send_otp(TO, params={"name": "Bob", "code": CODE}, language="en")
-    assert states == [("pending", None, TO, "login-otp", "en", {"name": "Bob", "code": "[redacted]"})]
+    log = send_otp(PHONE, params={"name": "Bob", "code": CODE}, language="en")
+    assert states == [("pending", None, PHONE, "login-otp", "en", {"name": "Bob", "code": "[redacted]"})]
     assert (log.status, log.message_id, log.send_channel, log.kind) == ("accepted", "m1", "whatsapp", "otp")
     stored = MessageLog.objects.get()
     assert (stored.pk, stored.status, stored.message_id, stored.send_channel) == (log.pk, "accepted", "m1", "whatsapp")
     assert stored.error_code is None and stored.error_message == ""
     assert body(api) == {
-        "to": TO,
+        "to": PHONE,
         "template": {"id": "login-otp", "language": "en", "params": {"name": "Bob", "code": CODE}},
     }
     assert received == [("sent", {"sender": MessageLog, "log": log})]
@@ -103,43 +87,46 @@ def test_a_repeated_message_id_still_settles_the_row(api, in_transaction, no_coo
     from django.db import transaction
 
     api.add("POST", API + "messages", json={"message_id": "dup", "send_channel": "sms"})
-    first = send_otp(TO)
+    first = send_otp(PHONE)
     if in_transaction:
         with transaction.atomic():
-            second = send_otp(TO)
+            second = send_otp(PHONE)
             assert MessageLog.objects.count() == 2  # the caller's transaction is still usable
     else:
-        second = send_otp(TO)
+        second = send_otp(PHONE)
     stored = MessageLog.objects.get(pk=second.pk)
     assert (first.message_id, stored.status, stored.message_id) == ("dup", "accepted", None)
     assert "dup" in stored.error_message
 
 
 def test_send_custom_message_to_several(api):
-    accepted(api, "custom-messages")
-    log = send_custom_message([TO, "Bob@Example.COM", "+86 187 0123 5678"], "order-shipped", params={"order": 123})
-    assert body(api) == {"to": [TO, "Bob@example.com"], "template": {"id": "order-shipped", "params": {"order": "123"}}}
-    assert (log.kind, log.to, log.recipients, log.language) == ("custom", TO, [TO, "Bob@example.com"], "")
+    accept(api, "custom-messages")
+    log = send_custom_message([PHONE, "Bob@Example.COM", "+86 187 0123 5678"], "order-shipped", params={"order": 123})
+    assert body(api) == {
+        "to": [PHONE, "Bob@example.com"],
+        "template": {"id": "order-shipped", "params": {"order": "123"}},
+    }
+    assert (log.kind, log.to, log.recipients, log.language) == ("custom", PHONE, [PHONE, "Bob@example.com"], "")
 
 
 def test_send_custom_message_to_one(api):
-    accepted(api, "custom-messages")
-    log = send_custom_message(TO, "order-shipped")
-    assert body(api) == {"to": TO, "template": {"id": "order-shipped"}}
-    assert (log.to, log.recipients) == (TO, [])
+    accept(api, "custom-messages")
+    log = send_custom_message(PHONE, "order-shipped")
+    assert body(api) == {"to": PHONE, "template": {"id": "order-shipped"}}
+    assert (log.to, log.recipients) == (PHONE, [])
 
 
 def test_send_code(api):
-    accepted(api, "codes")
-    log = send_code(TO, CODE, "my-code", language="ja")
-    assert body(api) == {"to": TO, "code": CODE, "template": {"id": "my-code", "language": "ja"}}
+    accept(api, "codes")
+    log = send_code(PHONE, CODE, "my-code", language="ja")
+    assert body(api) == {"to": PHONE, "code": CODE, "template": {"id": "my-code", "language": "ja"}}
     assert (log.kind, log.template_id, log.status) == ("code", "my-code", "accepted")
 
 
 def test_platform_error_settles_failed_and_carries_the_row(api, received):
     api.post(API + "messages", status=400, json={"code": 5013, "message": "number is blocked"})
     with pytest.raises(RecipientError) as info:
-        send_otp(TO)
+        send_otp(PHONE)
     row = MessageLog.objects.get()
     assert info.value.log == row
     assert info.value.log.status == "failed"
@@ -164,17 +151,17 @@ def test_platform_error_settles_failed_and_carries_the_row(api, received):
 def test_outcome_unknown_settles_unknown(api, answer, cls):
     api.post(API + "messages", **answer)
     with pytest.raises(cls) as info:
-        send_otp(TO)
+        send_otp(PHONE)
     row = MessageLog.objects.get()
     assert row.status == "unknown" and info.value.log == row and row.error_message
 
 
 def test_connection_failure_settles_failed(api):
     url = f"http://127.0.0.1:{closed_port()}/v1/"
-    with otp_settings(API_URL=url, MAX_RETRIES=0):
+    with engagelab(API_URL=url, MAX_RETRIES=0):
         api.add_passthru(url)
         with pytest.raises(TransportError) as info:
-            send_otp(TO)
+            send_otp(PHONE)
     assert not info.value.outcome_unknown
     assert MessageLog.objects.get().status == "failed"
 
@@ -182,7 +169,7 @@ def test_connection_failure_settles_failed(api):
 def test_an_unexpected_exception_settles_unknown(api, received):
     api.post(API + "messages", body=RuntimeError("bug in a transport"))
     with pytest.raises(RuntimeError):
-        send_otp(TO)
+        send_otp(PHONE)
     row = MessageLog.objects.get()
     assert (row.status, row.error_message) == ("unknown", "RuntimeError during the request")
     assert received == []
@@ -194,9 +181,9 @@ def test_a_broken_receiver_does_not_turn_a_sent_message_into_an_error(api, caplo
 
     message_sent.connect(broken, weak=False)
     try:
-        accepted(api)
+        accept(api)
         with caplog.at_level(logging.ERROR, logger="django.dispatch"):
-            log = send_otp(TO)
+            log = send_otp(PHONE)
     finally:
         message_sent.disconnect(broken)
     assert log.status == "accepted"
@@ -211,17 +198,17 @@ def test_a_broken_receiver_does_not_turn_a_sent_message_into_an_error(api, caplo
     [
         (lambda: send_otp("12345"), "to"),
         (lambda: send_otp("not an address@"), "to"),
-        (lambda: send_otp(TO, "x" * 129), "template_id"),
-        (lambda: send_otp(TO, language="fr"), "language"),
-        (lambda: send_otp(TO, params={"name": None}), "params"),
-        (lambda: send_otp(TO, params={"a": ["b"]}), "params"),
-        (lambda: send_otp(TO, params=["name"]), "params"),
+        (lambda: send_otp(PHONE, "x" * 129), "template_id"),
+        (lambda: send_otp(PHONE, language="fr"), "language"),
+        (lambda: send_otp(PHONE, params={"name": None}), "params"),
+        (lambda: send_otp(PHONE, params={"a": ["b"]}), "params"),
+        (lambda: send_otp(PHONE, params=["name"]), "params"),
         (lambda: send_custom_message([], "t"), "to"),
-        (lambda: send_custom_message([TO, "bad"], "t"), "to"),
-        (lambda: send_custom_message(TO, ""), "template_id"),
-        (lambda: send_custom_message(TO, "t", params={"n": {"x": 1}}), "params"),
-        (lambda: send_code(TO, "12", "t"), "code"),
-        (lambda: send_code(TO, "12 34", "t"), "code"),
+        (lambda: send_custom_message([PHONE, "bad"], "t"), "to"),
+        (lambda: send_custom_message(PHONE, ""), "template_id"),
+        (lambda: send_custom_message(PHONE, "t", params={"n": {"x": 1}}), "params"),
+        (lambda: send_code(PHONE, "12", "t"), "code"),
+        (lambda: send_code(PHONE, "12 34", "t"), "code"),
         (lambda: send_code("+1", CODE, "t"), "to"),
         (lambda: verify_otp("", "123456"), "message_id"),
         (lambda: verify_otp("m1", "abc"), "code"),
@@ -240,8 +227,8 @@ def test_bad_input_never_reaches_the_network_or_the_database(api, call, field):
 def test_missing_credentials_stop_before_any_request_and_row(api, monkeypatch):
     monkeypatch.delenv("ENGAGELAB_OTP_DEV_KEY", raising=False)
     monkeypatch.delenv("ENGAGELAB_OTP_DEV_SECRET", raising=False)
-    with otp_settings(DEV_KEY=..., DEV_SECRET=...):
-        for call in (lambda: send_otp(TO), lambda: send_code(TO, CODE), lambda: send_custom_message(TO, "t")):
+    with engagelab(DEV_KEY=..., DEV_SECRET=...):
+        for call in (lambda: send_otp(PHONE), lambda: send_code(PHONE, CODE), lambda: send_custom_message(PHONE, "t")):
             with pytest.raises(ConfigurationError) as info:
                 call()
             assert info.value.operator and SECRET not in str(info.value)
@@ -251,8 +238,8 @@ def test_missing_credentials_stop_before_any_request_and_row(api, monkeypatch):
 
 
 def test_missing_template_id_is_a_configuration_error(api):
-    with otp_settings(TEMPLATE_ID=None), pytest.raises(ConfigurationError) as info:
-        send_otp(TO)
+    with engagelab(TEMPLATE_ID=None), pytest.raises(ConfigurationError) as info:
+        send_otp(PHONE)
     assert "TEMPLATE_ID" in info.value.message
     assert len(api.calls) == 0 and MessageLog.objects.count() == 0
 
@@ -264,10 +251,10 @@ def test_override_settings_takes_effect_at_once(api, no_cooldown):
     api.post(API + "messages", json={"message_id": "m1", "send_channel": "sms"})
     api.post("https://other.engagelab.test/v2/messages", json={"message_id": "m2", "send_channel": "sms"})
     api.post(API + "messages", json={"message_id": "m3", "send_channel": "sms"})
-    send_otp(TO)
-    with otp_settings(API_URL="https://other.engagelab.test/v2/", DEV_KEY="k2", DEV_SECRET="s2", TEMPLATE_ID="t2"):
-        assert send_otp(TO).message_id == "m2"
-    assert send_otp(TO).message_id == "m3"
+    send_otp(PHONE)
+    with engagelab(API_URL="https://other.engagelab.test/v2/", DEV_KEY="k2", DEV_SECRET="s2", TEMPLATE_ID="t2"):
+        assert send_otp(PHONE).message_id == "m2"
+    assert send_otp(PHONE).message_id == "m3"
     first, second, third = (call.request for call in api.calls)
     assert second.url == "https://other.engagelab.test/v2/messages"
     assert second.headers["Authorization"] == "Basic " + base64.b64encode(b"k2:s2").decode()
@@ -278,25 +265,25 @@ def test_override_settings_takes_effect_at_once(api, no_cooldown):
 def test_credentials_from_the_environment(api, monkeypatch):
     monkeypatch.setenv("ENGAGELAB_OTP_DEV_KEY", "env-key")
     monkeypatch.setenv("ENGAGELAB_OTP_DEV_SECRET", "env-secret")
-    accepted(api)
-    with otp_settings(DEV_KEY=..., DEV_SECRET=""):
-        send_otp(TO)
+    accept(api)
+    with engagelab(DEV_KEY=..., DEV_SECRET=""):
+        send_otp(PHONE)
     assert api.calls[0].request.headers["Authorization"] == "Basic " + base64.b64encode(b"env-key:env-secret").decode()
 
 
 def test_default_region_reads_national_numbers(api):
-    accepted(api)
+    accept(api)
     with pytest.raises(InvalidInputError):
         send_otp("187 0123 5678")
-    with otp_settings(DEFAULT_REGION="CN"):
+    with engagelab(DEFAULT_REGION="CN"):
         log = send_otp("187 0123 5678")
-    assert body(api)["to"] == TO and log.to == TO
+    assert body(api)["to"] == PHONE and log.to == PHONE
 
 
 def test_default_language_comes_from_settings(api):
-    accepted(api)
-    with otp_settings(LANGUAGE="zh_HK"):
-        send_otp(TO)
+    accept(api)
+    with engagelab(LANGUAGE="zh_HK"):
+        send_otp(PHONE)
     assert body(api)["template"]["language"] == "zh_HK"
 
 
@@ -304,7 +291,9 @@ def test_default_language_comes_from_settings(api):
 
 
 def sent_row(message_id="m1", status="accepted"):
-    return MessageLog.objects.create(kind="otp", to=TO, template_id="login-otp", message_id=message_id, status=status)
+    return MessageLog.objects.create(
+        kind="otp", to=PHONE, template_id="login-otp", message_id=message_id, status=status
+    )
 
 
 def test_verify_right_code(api, received):
@@ -369,17 +358,17 @@ def all_stored_text() -> str:
 
 
 def test_codes_are_never_stored(api, no_cooldown):
-    accepted(api, "codes", "m1")
-    accepted(api, "custom-messages", "m2")
-    accepted(api, "messages", "m3")
+    accept(api, "codes", "m1")
+    accept(api, "custom-messages", "m2")
+    accept(api, "messages", "m3")
     api.post(API + "verifications", json={"message_id": "m3", "verify_code": CODE, "verified": True})
     api.post(API + "codes", status=400, json={"code": 3002, "message": f"code {CODE} rejected"})
-    send_code(TO, CODE, "my-code")
-    send_custom_message(TO, "verify-tpl", params={"code": CODE, "name": "Bob"})
-    send_otp(TO, params={"CODE": CODE})
+    send_code(PHONE, CODE, "my-code")
+    send_custom_message(PHONE, "verify-tpl", params={"code": CODE, "name": "Bob"})
+    send_otp(PHONE, params={"CODE": CODE})
     verify_otp("m3", CODE)
     with pytest.raises(RequestError):
-        send_code(TO, CODE, "my-code")
+        send_code(PHONE, CODE, "my-code")
     assert MessageLog.objects.count() == 4
     stored = all_stored_text()
     assert CODE not in stored and SECRET not in stored and TOKEN not in stored
@@ -397,15 +386,15 @@ def test_codes_and_secrets_are_never_logged(caplog, no_cooldown):
         7: (500, {"code": 1000, "message": "internal"}),
     }
     caplog.set_level(logging.DEBUG)
-    with LocalServer(behaviour=lambda n, seen: answers[n]) as server, otp_settings(API_URL=server.url):
-        send_code(TO, CODE, "my-code", params={"code": CODE})
+    with LocalServer(behaviour=lambda n, seen: answers[n]) as server, engagelab(API_URL=server.url):
+        send_code(PHONE, CODE, "my-code", params={"code": CODE})
         verify_otp("m1", CODE)
         with pytest.raises(RequestError):
             verify_otp("m1", CODE)
         with pytest.raises(AuthenticationError):
-            send_otp(TO, params={"code": CODE})
+            send_otp(PHONE, params={"code": CODE})
         with pytest.raises(ServerError):
-            send_code(TO, CODE, "my-code")
+            send_code(PHONE, CODE, "my-code")
     records = caplog.records
     assert any(r.name.startswith("urllib3") for r in records)  # the scan covers the HTTP library too
     assert any(r.levelno == logging.ERROR and r.name == "django_engagelab_otp" for r in records)
@@ -419,11 +408,11 @@ def test_log_levels(api, caplog):
     api.post(API + "messages", status=403, json={"code": 2004, "message": "no permission"})
     with caplog.at_level(logging.INFO, logger="django_engagelab_otp"):
         with pytest.raises(RecipientError):
-            send_otp(TO)
+            send_otp(PHONE)
         with pytest.raises(AuthenticationError):
-            send_otp(TO)
+            send_otp(PHONE)
     levels = [(r.levelno, r.getMessage()) for r in caplog.records if r.name == "django_engagelab_otp"]
-    assert levels[0][0] == logging.WARNING and "+86 187****5678" in levels[0][1] and TO not in levels[0][1]
+    assert levels[0][0] == logging.WARNING and "+86 187****5678" in levels[0][1] and PHONE not in levels[0][1]
     assert levels[1][0] == logging.ERROR and "2004" in levels[1][1]
 
 
@@ -435,6 +424,6 @@ def test_the_package_exports_lazily():
 
 def test_an_unknown_channel_is_kept_within_its_column(api):
     api.post(API + "messages", json={"message_id": "m1", "send_channel": "a-channel-from-the-future"})
-    log = send_otp(TO)
+    log = send_otp(PHONE)
     log.refresh_from_db()
     assert log.send_channel == "a-channel-from-t" and log.status == "accepted"

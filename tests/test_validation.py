@@ -6,15 +6,13 @@ from decimal import Decimal
 
 import pytest
 from django import forms
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.test import override_settings
 
 from django_engagelab_otp import validation
 from django_engagelab_otp.exceptions import InvalidInputError
 from django_engagelab_otp.validation import validate_recipient
-
-TO = "+8618701235678"
+from tests.support.constants import PHONE
+from tests.support.settings import engagelab
 
 
 def refused(call, *args, **kwargs) -> InvalidInputError:
@@ -29,9 +27,9 @@ def refused(call, *args, **kwargs) -> InvalidInputError:
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        (TO, TO),
-        ("+86 187 0123 5678", TO),
-        ("  +86-187-0123-5678 ", TO),
+        (PHONE, PHONE),
+        ("+86 187 0123 5678", PHONE),
+        ("  +86-187-0123-5678 ", PHONE),
         ("+44 7911 123456", "+447911123456"),
         ("+1 (202) 555-0143", "+12025550143"),
         ("bob@example.com", "bob@example.com"),
@@ -73,27 +71,27 @@ def test_recipient_refused(value):
 def test_national_numbers_need_a_region():
     error = refused(validation.recipient, "187 0123 5678")
     assert "country code" in error.message
-    assert validation.recipient("187 0123 5678", region="CN") == TO
+    assert validation.recipient("187 0123 5678", region="CN") == PHONE
     assert validation.recipient("07911 123456", region="GB") == "+447911123456"
     assert "country code" not in refused(validation.recipient, "123", region="GB").message
 
 
 def test_recipients_list_is_normalized_and_deduplicated():
-    assert validation.recipients([TO, "+86 187 0123 5678", "bob@example.com", "bob@EXAMPLE.com"]) == [
-        TO,
+    assert validation.recipients([PHONE, "+86 187 0123 5678", "bob@example.com", "bob@EXAMPLE.com"]) == [
+        PHONE,
         "bob@example.com",
     ]
-    assert validation.recipients((TO,)) == [TO]
-    assert validation.recipients(TO) == TO
+    assert validation.recipients((PHONE,)) == [PHONE]
+    assert validation.recipients(PHONE) == PHONE
 
 
-@pytest.mark.parametrize("value", [[], set(), {TO}, b"+86", 12, None, {"to": TO}])
+@pytest.mark.parametrize("value", [[], set(), {PHONE}, b"+86", 12, None, {"to": PHONE}])
 def test_recipients_refused(value):
     assert refused(validation.recipients, value).field == "to"
 
 
 def test_recipients_name_the_bad_one():
-    error = refused(validation.recipients, [TO, "bob@example.com", "nope"])
+    error = refused(validation.recipients, [PHONE, "bob@example.com", "nope"])
     assert error.message.startswith("Recipient 3: ")
 
 
@@ -230,14 +228,14 @@ def test_validator_in_a_form():
 def test_validator_reads_the_default_region_when_called():
     with pytest.raises(ValidationError):
         validate_recipient("187 0123 5678")
-    with override_settings(ENGAGELAB_OTP={**settings.ENGAGELAB_OTP, "DEFAULT_REGION": "CN"}):
+    with engagelab(DEFAULT_REGION="CN"):
         assert validate_recipient("187 0123 5678") == "+8618701235678"
 
 
 def test_validate_recipient_returns_what_is_sent_and_applies_the_destination_rules():
     assert validate_recipient(" Bob@Example.COM ") == "Bob@example.com"
     assert validate_recipient("+86 187-0123-5678") == "+8618701235678"
-    denied = override_settings(ENGAGELAB_OTP={**settings.ENGAGELAB_OTP, "DENIED_COUNTRIES": ["CN"]})
+    denied = engagelab(DENIED_COUNTRIES=["CN"])
     with denied, pytest.raises(ValidationError) as info:
         validate_recipient("+8618701235678")
     assert info.value.messages == ["Messages cannot be sent to phone numbers of this country."]

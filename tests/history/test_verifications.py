@@ -1,0 +1,209 @@
+"""Verification attempts: at most MAX_VERIFY_ATTEMPTS wrong codes per message, reserved before the request."""
+
+from __future__ import annotations
+
+import time
+from io import StringIO
+
+import pytest
+import requests
+from django.core.management import CommandError, call_command
+from django.db import OperationalError, connection
+
+from django_engagelab_otp import attempts_left, check_otp, is_locked, send_otp, verify_otp
+from django_engagelab_otp.errors import FAILURES
+from django_engagelab_otp.exceptions import RequestError, TransportError, VerificationLockedError, WrongCodeError
+from django_engagelab_otp.forms import VerifyOTPForm
+from django_engagelab_otp.management.base import Exit
+from django_engagelab_otp.models import MessageLog
+from tests.support.constants import API, PHONE
+from tests.support.settings import configure
+from tests.support.threads import run_together
+
+pytestmark = pytest.mark.django_db
+
+
+def wrong_code(simulator, to=PHONE):
+    right = simulator.platform.last_code(to)
+    return "000000" if right != "000000" else "111111"
+
+
+def verifications(simulator):
+    return simulator.platform.path_counts["/v1/verifications"]
+
+
+def test_five_wrong_codes_lock_the_message_without_a_sixth_request(engagelab_simulator, caplog):
+    log = send_otp(PHONE)
+    wrong = wrong_code(engagelab_simulator)
+    assert [verify_otp(log.message_id, wrong) for _ in range(5)] == [False] * 5
+    with pytest.raises(VerificationLockedError) as info:
+        verify_otp(log.message_id, engagelab_simulator.platform.last_code(PHONE))  # even the right one
+    error = info.value
+    assert error.user_message == FAILURES["verify_locked"].user_message and error.field is None
+    assert not error.retryable and not error.operator and error.code is None
+    assert verifications(engagelab_simulator) == 5
+    log.refresh_from_db()
+    assert log.verify_attempts == 5 and log.verified_at is None
+    assert any(r.levelname == "WARNING" and log.message_id in r.getMessage() for r in caplog.records)
+
+
+def test_a_right_code_within_the_limit_verifies(engagelab_simulator):
+    log = send_otp(PHONE)
+    for _ in range(4):
+        assert verify_otp(log.message_id, wrong_code(engagelab_simulator)) is False
+    assert verify_otp(log.message_id, engagelab_simulator.platform.last_code(PHONE)) is True
+    log.refresh_from_db()
+    assert log.verify_attempts == 5 and log.verified_at is not None
+
+
+def test_the_limit_is_a_setting_and_zero_turns_it_off(engagelab_simulator, settings):
+    configure(settings, MAX_VERIFY_ATTEMPTS=2)
+    log = send_otp(PHONE)
+    wrong = wrong_code(engagelab_simulator)
+    verify_otp(log.message_id, wrong)
+    verify_otp(log.message_id, wrong)
+    with pytest.raises(VerificationLockedError):
+        verify_otp(log.message_id, wrong)
+    configure(settings, MAX_VERIFY_ATTEMPTS=0)
+    assert verify_otp(log.message_id, wrong) is False
+    log.refresh_from_db()
+    assert log.verify_attempts == 3, "attempts are still counted"
+
+
+def test_the_form_says_the_message_is_locked(engagelab_simulator):
+    log = send_otp(PHONE)
+    wrong = wrong_code(engagelab_simulator)
+    for _ in range(5):
+        form = VerifyOTPForm(log.message_id, {"code": wrong})
+        assert not form.is_valid() and list(form.errors) == ["code"]
+    form = VerifyOTPForm(log.message_id, {"code": wrong})
+    assert not form.is_valid()
+    assert form.non_field_errors() == [str(FAILURES["verify_locked"].user_message)]
+    assert "code" not in form.errors
+    assert form.errors.as_data()["__all__"][0].code == "engagelab_VerificationLockedError"
+
+
+def test_the_verify_command_exits_4_with_one_line(engagelab_simulator, settings):
+    configure(settings, MAX_VERIFY_ATTEMPTS=1)
+    log = send_otp(PHONE)
+    wrong = wrong_code(engagelab_simulator)
+    with pytest.raises(CommandError) as info:
+        call_command("engagelab_verify", log.message_id, wrong, stdout=StringIO())
+    assert info.value.returncode == Exit.NO
+    with pytest.raises(CommandError) as info:
+        call_command("engagelab_verify", log.message_id, wrong, stdout=StringIO())
+    assert info.value.returncode == Exit.REFUSED and "VerificationLockedError" in str(info.value)
+    assert wrong not in str(info.value)
+
+
+def verify_waiting_for_sqlite(message_id, code):
+    """``verify_otp``, repeated while SQLite's shared in-memory test database is locked by another thread.
+
+    A file database waits for its lock (the busy timeout); the in-memory one of
+    the tests fails at once instead, in the reservation, before any request.
+    PostgreSQL never gets here. The short pause lets the thread holding the
+    lock finish instead of racing eleven spinning threads for the CPU.
+    """
+    while True:
+        try:
+            return verify_otp(message_id, code)
+        except OperationalError as error:
+            if connection.vendor != "sqlite" or "locked" not in str(error):
+                raise
+        time.sleep(0.001)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_wrong_codes_pass_no_more_than_the_limit(engagelab_simulator):
+    log = send_otp(PHONE)
+    wrong = wrong_code(engagelab_simulator)
+    results = run_together(12, lambda _i: verify_waiting_for_sqlite(log.message_id, wrong))
+    assert results.count(False) == 5
+    assert sum(isinstance(r, VerificationLockedError) for r in results) == 7, results
+    assert verifications(engagelab_simulator) == 5
+    assert MessageLog.objects.get(pk=log.pk).verify_attempts == 5
+
+
+def test_an_attempt_the_platform_never_answered_is_given_back(api):
+    api.post(API + "verifications", body=requests.ConnectionError("refused"))
+    MessageLog.objects.create(kind="otp", to=PHONE, template_id="t", message_id="m1", status="accepted")
+    for _ in range(7):
+        with pytest.raises(TransportError):
+            verify_otp("m1", "123456")
+    assert MessageLog.objects.get().verify_attempts == 0
+    api.replace("POST", API + "verifications", status=400, json={"code": 3003, "message": "expired"})
+    with pytest.raises(RequestError):
+        verify_otp("m1", "123456")
+    assert MessageLog.objects.get().verify_attempts == 1, "an answer is an attempt"
+
+
+def test_message_ids_this_site_did_not_send_are_counted_in_the_cache(api):
+    api.post(API + "verifications", json={"message_id": "elsewhere", "verify_code": "000000", "verified": False})
+    for _ in range(5):
+        assert verify_otp("elsewhere", "000000") is False
+    with pytest.raises(VerificationLockedError):
+        verify_otp("elsewhere", "000000")
+    assert len(api.calls) == 5
+    assert not MessageLog.objects.exists()
+
+
+def test_unknown_ids_given_back_when_unanswered(api):
+    api.post(API + "verifications", body=requests.ConnectionError("refused"))
+    for _ in range(7):
+        with pytest.raises(TransportError):
+            verify_otp("elsewhere", "000000")
+    api.replace("POST", API + "verifications", json={"message_id": "x", "verify_code": "0", "verified": False})
+    assert verify_otp("elsewhere", "000000") is False
+
+
+def test_bad_input_costs_no_attempt(engagelab_simulator):
+    log = send_otp(PHONE)
+    for code in ("", "12", "abc!", "1" * 11):
+        with pytest.raises(ValueError):
+            verify_otp(log.message_id, code)
+    assert MessageLog.objects.get(pk=log.pk).verify_attempts == 0
+    assert verifications(engagelab_simulator) == 0
+
+
+# ---------------------------------------------------------------- public helpers
+
+
+def test_attempts_left_and_is_locked_follow_the_count(engagelab_simulator, settings):
+    configure(settings, MAX_VERIFY_ATTEMPTS=3)
+    log = send_otp(PHONE)
+    wrong = wrong_code(engagelab_simulator)
+    assert attempts_left(log.message_id) == 3 and not is_locked(log.message_id)
+    verify_otp(log.message_id, wrong)
+    assert attempts_left(log.message_id) == 2
+    verify_otp(log.message_id, wrong)
+    verify_otp(log.message_id, wrong)
+    assert attempts_left(log.message_id) == 0 and is_locked(log.message_id)
+    configure(settings, MAX_VERIFY_ATTEMPTS=0)
+    assert attempts_left(log.message_id) is None and not is_locked(log.message_id)
+
+
+def test_attempts_left_for_an_id_this_site_did_not_send(api):
+    api.post(API + "verifications", json={"message_id": "elsewhere", "verify_code": "000000", "verified": False})
+    assert attempts_left("elsewhere") == 5
+    verify_otp("elsewhere", "000000")
+    assert attempts_left("elsewhere") == 4 and not is_locked("elsewhere")
+
+
+def test_check_otp_raises_the_public_wrong_code_error(engagelab_simulator):
+    log = send_otp(PHONE)
+    with pytest.raises(WrongCodeError) as info:
+        check_otp(log.message_id, wrong_code(engagelab_simulator))
+    error = info.value
+    assert error.attempts_left == 4 and error.field == "code" and not error.operator
+    assert error.user_message == FAILURES["wrong_code"].user_message
+    assert error.as_validation_error().error_dict["code"][0].code == "wrong_code"
+    assert check_otp(log.message_id, engagelab_simulator.platform.last_code(PHONE)) is None
+
+
+def test_the_log_a_send_returns_knows_its_recipient_even_when_hashed(engagelab_simulator, settings):
+    configure(settings, HASH_RECIPIENTS=True)
+    log = send_otp("+86 187 0123 5678")
+    assert log.to.startswith("hmac:") and log.recipient == PHONE
+    assert MessageLog.objects.get(pk=log.pk).recipient is None, "a row read back holds only the hash"
+    configure(settings, HASH_RECIPIENTS=False)
+    assert MessageLog.objects.get(pk=send_otp("bob@example.com").pk).recipient == "bob@example.com"

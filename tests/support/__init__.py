@@ -1,0 +1,1 @@
+"""What the tests share: constants, settings helpers, platform answers, local servers, row builders."""

@@ -1,0 +1,97 @@
+"""Runs ``example_project/demo.py`` (what ``make demo`` runs) on free ports, for the demo and browser tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from tests.support.constants import ROOT
+
+DEMO = ROOT / "example_project" / "demo.py"
+READY = "Press Ctrl-C to stop."
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class DemoRun:
+    """One ``demo.py`` process with its own ports and database; its output is collected."""
+
+    def __init__(self, database: Path, *extra: str) -> None:
+        self.port, self.simulator_port = free_port(), free_port()
+        self.site = f"http://127.0.0.1:{self.port}/"
+        self.simulator = f"http://127.0.0.1:{self.simulator_port}/"
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "ENGAGELAB_", "DATABASE_"))}
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                str(DEMO),
+                "--port",
+                str(self.port),
+                "--simulator-port",
+                str(self.simulator_port),
+                "--database",
+                str(database),
+                *extra,
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.lines.append(line)
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def wait_ready(self, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while READY not in self.output:
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise AssertionError(f"the demo did not start:\n{self.output}")
+            time.sleep(0.1)
+
+    def last_code(self, to: str) -> dict:
+        url = f"{self.simulator}_simulator/last-code?{urllib.parse.urlencode({'to': to})}"
+        with urllib.request.urlopen(url, timeout=5) as answer:
+            return json.load(answer)
+
+    def interrupt(self, timeout: float = 30) -> int:
+        """Ctrl-C, as a terminal sends it; returns the exit status."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+        try:
+            return self.process.wait(timeout)
+        finally:
+            self._reader.join(timeout=5)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._reader.join(timeout=5)
