@@ -14,10 +14,12 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning, register
+from django.db import router
 
 from .backends import backend_class
 from .conf import DEFAULTS, SETTINGS, otp_settings, problems
 from .exceptions import EngageLabError
+from .models import MessageLog
 from .validation import template_id
 
 ID = "django_engagelab_otp"
@@ -164,6 +166,25 @@ def _limits_cache() -> Messages:
     return []
 
 
+def _history_database() -> Messages:
+    """SQLite cannot keep the history apart from a request's transaction (see history.database)."""
+    alias = router.db_for_write(MessageLog)
+    database = settings.DATABASES.get(alias, {})
+    if not (database.get("ENGINE", "").endswith("sqlite3") and database.get("ATOMIC_REQUESTS")):
+        return []
+    return [
+        Warning(
+            f"The message history is on SQLite ({alias!r}) with ATOMIC_REQUESTS: a send's row is written in the "
+            "request's transaction, so a view that fails after a send rolls back the row of a message that was "
+            "sent. Verification attempts are counted in the limits' cache instead, so the lock still holds.",
+            hint="On PostgreSQL or MySQL the history is written on a connection of its own and survives the "
+            "rollback; on SQLite, turn ATOMIC_REQUESTS off or send outside the atomic block "
+            "(transaction.non_atomic_requests).",
+            id=f"{ID}.W006",
+        )
+    ]
+
+
 def _cache_backend(alias: Any) -> str | None:
     caches = getattr(settings, "CACHES", {})
     return caches.get(alias, {}).get("BACKEND") if isinstance(alias, str) else None
@@ -177,6 +198,7 @@ CHECKS: list[Callable[[], Messages]] = [
     _backend,
     _template,
     _limits_cache,
+    _history_database,
 ]
 
 

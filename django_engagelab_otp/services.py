@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from django.db import DatabaseError, router, transaction
+from django.db import DatabaseError, transaction
 from django.dispatch import Signal
 
 from . import limits, validation
@@ -201,21 +201,22 @@ def _send(send: _Send, call: Callable[[Backend], SendResult]) -> MessageLog:
     except BaseException as error:
         sends.interrupted(log, error)
         raise
-    sends.accepted(log, result.message_id, result.send_channel)
+    database = sends.accepted(log, result.message_id, result.send_channel)
     logger.info(
         "EngageLab %s %s to %s accepted on %s", send.kind, result.message_id, Masked(log.to), result.send_channel
     )
     _notify(message_sent, log=log)
     # The platform may call back before the id above is committed; such rows
     # are stored unlinked. Looked for once the id is visible to the callback
-    # view (at once in autocommit, else when the caller's transaction commits).
-    transaction.on_commit(partial(_catch_up, log), using=router.db_for_write(MessageLog))
+    # view: at once when it was written in autocommit (the usual case, and on
+    # the history's own connection), else when the caller's transaction commits.
+    transaction.on_commit(partial(_catch_up, log, database), using=database)
     return log
 
 
-def _catch_up(log: MessageLog) -> None:
+def _catch_up(log: MessageLog, database: str) -> None:
     try:
-        callbacks.catch_up(log)
+        callbacks.catch_up(log, using=database)
     except DatabaseError as error:
         # Not lost: the rows are stored, and the message's next callback links them.
         logger.error("EngageLab %s: early callbacks not replayed yet (%s)", log.message_id, type(error).__name__)

@@ -37,6 +37,7 @@ from .. import signals
 from ..models import FAILURE_STATUSES, REACHED_STATUSES, MessageEvent, MessageLog
 from ..privacy import mask_recipient
 from .bulk import insert_ignoring_duplicates, update_many
+from .database import reset_state
 from .events import CallbackEvent, MessageStatusEvent, NotificationEvent, SystemEvent, UplinkEvent
 from .lifecycle import Standing, chronological, replay
 from .rows import RowError, parse_row
@@ -76,7 +77,7 @@ def apply(events: Iterable[CallbackEvent]) -> Summary:
     return summary
 
 
-def catch_up(log: MessageLog) -> None:
+def catch_up(log: MessageLog, *, using: str | None = None) -> None:
     """Replay status rows that arrived before ``log`` had its message id.
 
     The platform may call back before the send's answer is saved; those rows
@@ -85,16 +86,19 @@ def catch_up(log: MessageLog) -> None:
     """
     if not log.message_id:
         return
-    overtaken = MessageEvent.objects.filter(
+    database = using or router.db_for_write(MessageEvent)
+    overtaken = MessageEvent.objects.using(database).filter(
         kind=MessageEvent.Kind.MESSAGE_STATUS, message_id=log.message_id, log__isnull=True
     )
     if not overtaken.exists():
         return
-    _apply((), recheck={log.message_id})
-    log.refresh_from_db(fields=LOG_FIELDS)
+    _apply((), recheck={log.message_id}, using=database)
+    log.refresh_from_db(using=database, fields=LOG_FIELDS)
 
 
-def _apply(events: Iterable[CallbackEvent], recheck: AbstractSet[str] = frozenset()) -> tuple[Summary, set[str]]:
+def _apply(
+    events: Iterable[CallbackEvent], recheck: AbstractSet[str] = frozenset(), *, using: str | None = None
+) -> tuple[Summary, set[str]]:
     """One transaction; also replays the ``recheck`` messages from their stored rows. Returns the unknown ids too."""
     unique: dict[tuple, CallbackEvent] = {}
     for event in events:
@@ -104,12 +108,12 @@ def _apply(events: Iterable[CallbackEvent], recheck: AbstractSet[str] = frozense
     others = [event for event in batch if not isinstance(event, MessageStatusEvent)]
     outbox: list[tuple[Signal, dict[str, Any]]] = []
     summary = Summary(events=len(batch))
-    database = router.db_for_write(MessageEvent)
+    database = using or router.db_for_write(MessageEvent)
     with transaction.atomic(using=database):
-        logs = _lock_logs({event.message_id for event in batch if event.message_id} | recheck)
+        logs = _lock_logs({event.message_id for event in batch if event.message_id} | recheck, database)
         moving = {event.message_id for event in statuses if event.message_id in logs} | (recheck & logs.keys())
-        history, orphans = _history(moving)
-        known_others = _known_keys(others)
+        history, orphans = _history(moving, database)
+        known_others = _known_keys(others, database)
         changed = _advance(logs, statuses, history, outbox, timezone.now(), recheck)
         stored_keys = {event.key for events in history.values() for event in events}
         records = [
@@ -120,7 +124,7 @@ def _apply(events: Iterable[CallbackEvent], recheck: AbstractSet[str] = frozense
         insert_ignoring_duplicates(records, using=database)
         update_many(changed, LOG_FIELDS, using=database)
         if orphans:
-            _link(orphans)
+            _link(orphans, database)
         for event in others:
             if event.key not in known_others:
                 outbox.append(_announce(event, logs))
@@ -134,22 +138,25 @@ def _apply(events: Iterable[CallbackEvent], recheck: AbstractSet[str] = frozense
 # --------------------------------------------------------------------- reading
 
 
-def _lock_logs(message_ids: set[str]) -> dict[str, MessageLog]:
+def _lock_logs(message_ids: set[str], database: str) -> dict[str, MessageLog]:
     if not message_ids:
         return {}
     # Locked in primary-key order, so that two batches touching the same
     # messages wait for each other instead of deadlocking or overwriting.
-    rows = MessageLog.objects.select_for_update().filter(message_id__in=message_ids).order_by("pk")
-    return {log.message_id: log for log in rows}
+    rows = MessageLog.objects.using(database).select_for_update().filter(message_id__in=message_ids).order_by("pk")
+    # Handed to signal receivers later: they save with the usual alias (see history.database).
+    return {log.message_id: reset_state(log) for log in rows}
 
 
-def _history(message_ids: set[str]) -> tuple[dict[str, list[MessageStatusEvent]], set[str]]:
+def _history(message_ids: set[str], database: str) -> tuple[dict[str, list[MessageStatusEvent]], set[str]]:
     """The status rows already stored for these messages, and those not yet linked to their log."""
     history: dict[str, list[MessageStatusEvent]] = defaultdict(list)
     orphans: set[str] = set()
     if not message_ids:
         return history, orphans
-    rows = MessageEvent.objects.filter(kind=MessageEvent.Kind.MESSAGE_STATUS, message_id__in=message_ids)
+    rows = MessageEvent.objects.using(database).filter(
+        kind=MessageEvent.Kind.MESSAGE_STATUS, message_id__in=message_ids
+    )
     for log_id, raw, discriminator in rows.values_list("log_id", "raw", "discriminator"):
         try:
             event = parse_row(raw, stored=discriminator)
@@ -162,13 +169,15 @@ def _history(message_ids: set[str]) -> tuple[dict[str, list[MessageStatusEvent]]
     return history, orphans
 
 
-def _known_keys(events: Sequence[CallbackEvent]) -> set[tuple]:
+def _known_keys(events: Sequence[CallbackEvent], database: str) -> set[tuple]:
     """Which of these (non-status) events are already stored, so their signal is not sent twice."""
     if not events:
         return set()
-    rows = MessageEvent.objects.filter(
-        kind__in={event.kind for event in events}, occurred_at__in={event.occurred_at for event in events}
-    ).values_list("kind", "message_id", "event", "occurred_at", "discriminator")
+    rows = (
+        MessageEvent.objects.using(database)
+        .filter(kind__in={event.kind for event in events}, occurred_at__in={event.occurred_at for event in events})
+        .values_list("kind", "message_id", "event", "occurred_at", "discriminator")
+    )
     return set(rows)
 
 
@@ -256,10 +265,11 @@ def _cause(log: MessageLog, fresh: list[MessageStatusEvent]) -> MessageStatusEve
     return chronological(fresh)[-1]
 
 
-def _link(message_ids: set[str]) -> None:
+def _link(message_ids: set[str], database: str) -> None:
     """Attach rows stored before their log was known (a callback that overtook the send's answer)."""
     own_log = MessageLog.objects.filter(message_id=OuterRef("message_id")).values("pk")[:1]
-    MessageEvent.objects.filter(log__isnull=True, message_id__in=message_ids).update(log=Subquery(own_log))
+    orphans = MessageEvent.objects.using(database).filter(log__isnull=True, message_id__in=message_ids)
+    orphans.update(log=Subquery(own_log))
 
 
 # --------------------------------------------------------------------- telling

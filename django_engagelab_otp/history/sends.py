@@ -13,11 +13,12 @@ from __future__ import annotations
 import logging
 from contextlib import nullcontext
 
-from django.db import IntegrityError, router, transaction
+from django.db import IntegrityError, connections, transaction
 
 from ..exceptions import EngageLabError
 from ..models import MessageLog, Status
 from ..privacy import redact_params, stored_recipient
+from .database import history_db, reset_state
 
 logger = logging.getLogger("django_engagelab_otp")
 
@@ -28,7 +29,7 @@ _ERROR_LENGTH = 2000
 def record(kind: str, to: str | list[str], template_id: str, language: str, params: dict[str, str]) -> MessageLog:
     """The ``pending`` row of a send about to be made (``to``: one recipient or several, normalized)."""
     many = isinstance(to, list)
-    log = MessageLog.objects.create(
+    log = MessageLog.objects.using(history_db()).create(
         kind=kind,
         to=stored_recipient(to[0] if many else to),
         recipients=[stored_recipient(value) for value in to] if many and len(to) > 1 else [],
@@ -38,11 +39,11 @@ def record(kind: str, to: str | list[str], template_id: str, language: str, para
     )
     # Whom it went to, in clear, for the caller (the row may keep only a hash).
     log.recipient = to[0] if many else to
-    return log
+    return reset_state(log)
 
 
-def accepted(log: MessageLog, message_id: str, send_channel: str) -> None:
-    """The platform accepted the message: record its id and channel.
+def accepted(log: MessageLog, message_id: str, send_channel: str) -> str:
+    """The platform accepted the message: record its id and channel; the alias it was written with.
 
     The platform's ids are unique, but a restarted simulator or a platform bug
     can repeat one. The message was accepted all the same, so the row is
@@ -50,13 +51,13 @@ def accepted(log: MessageLog, message_id: str, send_channel: str) -> None:
     """
     log.message_id = message_id
     log.send_channel = send_channel[:_CHANNEL_LENGTH]  # a channel newer than this code must not crash
-    connection = transaction.get_connection(router.db_for_write(MessageLog))
+    database = history_db()
     # In autocommit mode a failed UPDATE harms nothing; inside the caller's
     # transaction only a savepoint keeps that transaction usable.
-    guard = transaction.atomic(using=connection.alias) if connection.in_atomic_block else nullcontext()
+    guard = transaction.atomic(using=database) if connections[database].in_atomic_block else nullcontext()
     try:
         with guard:
-            _save(log, Status.ACCEPTED, "message_id", "send_channel")
+            _save(log, Status.ACCEPTED, "message_id", "send_channel", using=database)
     except IntegrityError:
         duplicate, log.message_id = log.message_id, None
         logger.error("EngageLab answered with message id %s, which another history row already holds", duplicate)
@@ -66,7 +67,9 @@ def accepted(log: MessageLog, message_id: str, send_channel: str) -> None:
             "message_id",
             "send_channel",
             error_message=f"accepted, but the platform's message id {duplicate} is already held by another row",
+            using=database,
         )
+    return database
 
 
 def failed(log: MessageLog, error: EngageLabError) -> str:
@@ -84,10 +87,13 @@ def interrupted(log: MessageLog, error: BaseException) -> None:
     _save(log, Status.UNKNOWN, error_message=f"{type(error).__name__} during the request")
 
 
-def _save(log: MessageLog, status: str, *fields: str, error_message: str | None = None) -> None:
+def _save(
+    log: MessageLog, status: str, *fields: str, error_message: str | None = None, using: str | None = None
+) -> None:
     log.status = status
     update = ["status", "updated_at", *fields]
     if error_message is not None:
         log.error_message = error_message
         update.append("error_message")
-    log.save(update_fields=update)
+    log.save(using=using or history_db(), update_fields=update)
+    reset_state(log)

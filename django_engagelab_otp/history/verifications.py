@@ -4,8 +4,12 @@ At most ``MAX_VERIFY_ATTEMPTS`` codes are checked per message.
 
 An attempt is counted on the message's history row (``verify_attempts``)
 with one conditional UPDATE before the platform is asked: of simultaneous
-attempts, no more than the limit pass. Message ids this site did not send
-have no row; they are counted in the limits' cache instead.
+attempts, no more than the limit pass. The UPDATE commits at once (see
+:mod:`.database`): no rollback of the caller's undoes it, and no row lock is
+held while the platform answers. Message ids this site did not send have no
+row: they are counted in the limits' cache. So are all attempts on SQLite,
+which cannot write beside a caller's transaction (the row's count is kept
+too, for the admin).
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from django.db.models import F
+from django.db import connections
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from ..conf import otp_settings
@@ -21,6 +26,7 @@ from ..errors import failure
 from ..exceptions import EngageLabError
 from ..limits_cache import cache_errors, cache_key, limits_cache
 from ..models import MessageLog
+from .database import history_db, writes_beside
 
 logger = logging.getLogger("django_engagelab_otp.limits")
 
@@ -30,7 +36,7 @@ UNKNOWN_MESSAGE_TTL = 86400
 
 @dataclass
 class Attempt:
-    """One verification attempt, counted before the code is checked."""
+    """One verification attempt, counted before the code is checked (on the row, in the cache, or both)."""
 
     message_id: str
     on_row: bool
@@ -39,10 +45,8 @@ class Attempt:
     def refund(self) -> None:
         """The platform never answered: this was no attempt."""
         if self.on_row:
-            MessageLog.objects.filter(message_id=self.message_id, verify_attempts__gt=0).update(
-                verify_attempts=F("verify_attempts") - 1
-            )
-        elif self.cache_key is not None:
+            _rows(self.message_id).filter(verify_attempts__gt=0).update(verify_attempts=F("verify_attempts") - 1)
+        if self.cache_key is not None:
             try:
                 limits_cache().decr(self.cache_key)
             except Exception as error:
@@ -52,12 +56,25 @@ class Attempt:
 def reserve(message_id: str) -> Attempt:
     """Count an attempt for ``message_id``, or raise ``VerificationLockedError`` when none is left."""
     limit = otp_settings.MAX_VERIFY_ATTEMPTS
-    rows = MessageLog.objects.filter(message_id=message_id)
+    rows = _rows(message_id)
     changes = {"verify_attempts": F("verify_attempts") + 1, "updated_at": timezone.now()}
+    if not writes_beside(connections[rows.db]):
+        # SQLite: the row's count goes with any rollback of the caller's, so the
+        # cache counts too, and either one reaching the limit locks the message.
+        if limit > 0 and rows.filter(verify_attempts__gte=limit).exists():
+            raise _locked(message_id, limit)
+        attempt = _reserve_in_cache(message_id, limit)
+        attempt.on_row = bool(rows.update(**changes))
+        return attempt
     if (rows.filter(verify_attempts__lt=limit) if limit > 0 else rows).update(**changes):
         return Attempt(message_id, on_row=True)
     if rows.exists():
         raise _locked(message_id, limit)
+    return _reserve_in_cache(message_id, limit)
+
+
+def _reserve_in_cache(message_id: str, limit: int) -> Attempt:
+    """The count kept in the limits' cache: for ids this site did not send, and on SQLite."""
     if limit <= 0:
         return Attempt(message_id, on_row=False)
     counter = cache_key("verify", message_id)
@@ -79,11 +96,10 @@ def left(message_id: str) -> int | None:
     limit = otp_settings.MAX_VERIFY_ATTEMPTS
     if limit <= 0:
         return None
-    used = MessageLog.objects.filter(message_id=message_id).values_list("verify_attempts", flat=True).first()
-    if used is None:
-        with cache_errors():
-            used = limits_cache().get(cache_key("verify", message_id)) or 0
-    return max(0, limit - used)
+    on_row = _rows(message_id).values_list("verify_attempts", flat=True).first() or 0
+    with cache_errors():
+        in_cache = limits_cache().get(cache_key("verify", message_id)) or 0
+    return max(0, limit - max(on_row, in_cache))
 
 
 def _locked(message_id: str, limit: int) -> EngageLabError:
@@ -94,4 +110,10 @@ def _locked(message_id: str, limit: int) -> EngageLabError:
 def verified(message_id: str) -> None:
     """The right code was given: the row's ``verified_at`` (a callback may say so later too)."""
     now = timezone.now()
-    MessageLog.objects.filter(message_id=message_id).update(verified_at=now, updated_at=now)
+    _rows(message_id).update(verified_at=now, updated_at=now)
+
+
+def _rows(message_id: str) -> QuerySet[MessageLog]:
+    # Counted where no rollback of the caller's undoes it, without a row lock
+    # kept while the platform is asked (see history.database).
+    return MessageLog.objects.using(history_db()).filter(message_id=message_id)

@@ -96,8 +96,8 @@ def test_a_batch_sees_a_send_that_committed_while_it_was_applied(
     first_look = processing._lock_logs
     state = {"looks": 0}
 
-    def lock_logs(message_ids):
-        found = first_look(message_ids)
+    def lock_logs(message_ids, database):
+        found = first_look(message_ids, database)
         state["looks"] += 1
         if state["looks"] == 1:
             make_log("m-mid")  # the send settling in between
@@ -136,7 +136,7 @@ def test_a_database_failure_in_the_replay_does_not_fail_the_send(
     post(client, early_rows("m-down"))
     answer(api, "m-down")
 
-    def broken(log):
+    def broken(log, using):
         raise DatabaseError("connection lost")
 
     monkeypatch.setattr("django_engagelab_otp.history.callbacks.catch_up", broken)
