@@ -305,6 +305,21 @@ def test_example_settings_come_from_the_environment():
     assert result.stdout.split()[-5:] == ["http://127.0.0.1:9/v1/", "signup", "hook", "False", "['demo.example.com']"]
 
 
+def test_example_sqlite_waits_for_locks_instead_of_failing(tmp_path):
+    """README, "On SQLite": the options that keep a send and its callbacks from failing each other."""
+    code = (
+        "from django.db import connection as c; c.ensure_connection(); "
+        "print(c.transaction_mode, c.settings_dict['OPTIONS']['timeout'], "
+        "c.cursor().execute('PRAGMA journal_mode').fetchone()[0], c.cursor().execute('PRAGMA synchronous').fetchone()[0])"
+    )
+    result = manage("shell", "-c", code, DATABASE_URL=f"sqlite:///{tmp_path / 'site.sqlite3'}")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-4:] == ["IMMEDIATE", "20", "wal", "1"]  # synchronous 1 is NORMAL
+    # An option given in the URL wins.
+    result = manage("shell", "-c", code, DATABASE_URL=f"sqlite:///{tmp_path / 'site.sqlite3'}?timeout=60")
+    assert result.stdout.split()[-4:-2] == ["IMMEDIATE", "60"]
+
+
 def test_production_mode_without_secret_key_is_one_line():
     result = manage("check", DEBUG="false")
     assert result.returncode != 0
