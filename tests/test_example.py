@@ -21,7 +21,7 @@ from example_project import settings as example_settings
 from example_project.views import PENDING, VERIFIED
 
 from .conftest import API
-from .demo_runner import DemoRun
+from .demo_runner import DemoRun, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "example_project"
@@ -347,6 +347,41 @@ def test_demo_refuses_a_busy_port_in_one_line(tmp_path):
         "(see `python example_project/demo.py --help`)."
     )
     assert not (tmp_path / "d.sqlite3").exists()
+
+
+def test_demo_takes_its_ports_from_the_environment(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, str(EXAMPLE / "demo.py")],
+            env={
+                **example_env(),
+                "DEMO_PORT": str(port),
+                "SIMULATOR_PORT": str(free_port()),
+                "DEMO_DATABASE": str(tmp_path / "d"),
+            },
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"demo: port {port} on 127.0.0.1 is in use;"), result.stderr
+    assert not (tmp_path / "d").exists()
+
+
+def test_demo_refuses_a_wrong_port_variable_in_one_line():
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLE / "demo.py")],
+        env={**example_env(), "DEMO_PORT": "80000"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1].endswith("argument --port: '80000' is not a port number (1-65535)")
+    assert "Traceback" not in result.stderr
 
 
 @pytest.mark.slow
