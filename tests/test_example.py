@@ -308,9 +308,9 @@ def test_example_settings_come_from_the_environment():
 def test_example_sqlite_waits_for_locks_instead_of_failing(tmp_path):
     """README, "On SQLite": the options that keep a send and its callbacks from failing each other."""
     code = (
-        "from django.db import connection as c; c.ensure_connection(); "
+        "from django.db import connection as c; c.ensure_connection(); pragma = c.cursor().execute; "
         "print(c.transaction_mode, c.settings_dict['OPTIONS']['timeout'], "
-        "c.cursor().execute('PRAGMA journal_mode').fetchone()[0], c.cursor().execute('PRAGMA synchronous').fetchone()[0])"
+        "pragma('PRAGMA journal_mode').fetchone()[0], pragma('PRAGMA synchronous').fetchone()[0])"
     )
     result = manage("shell", "-c", code, DATABASE_URL=f"sqlite:///{tmp_path / 'site.sqlite3'}")
     assert result.returncode == 0, result.stderr
