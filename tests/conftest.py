@@ -3,7 +3,16 @@ import responses as responses_lib
 from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
 
+from .browser_support import chromium_browser
+
 API = "https://otp.api.engagelab.test/v1/"
+
+
+@pytest.fixture
+def chromium():
+    """Headless Chromium (Playwright's Browser); skipped where Debian's chromium is missing."""
+    with chromium_browser() as browser:
+        yield browser
 
 
 @pytest.fixture

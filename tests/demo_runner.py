@@ -19,6 +19,7 @@ from .processes import kill_all, tagged
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "example_project" / "demo.py"
+MANAGE = ROOT / "example_project" / "manage.py"
 READY = "Press Ctrl-C to stop."
 TAG = "DEMO_TEST_RUN"  # the environment variable that marks a run's processes
 
@@ -29,16 +30,22 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def clean_environment() -> dict[str, str]:
+    """This process's environment without the settings of the tests (the demo brings its own)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "ENGAGELAB_", "DATABASE_"))}
+
+
 class DemoRun:
     """One ``demo.py`` process with its own ports and database; its output is collected."""
 
     def __init__(self, database: Path, *extra: str, via_make: bool = False) -> None:
+        self.database = database
         self.port, self.simulator_port = free_port(), free_port()
         self.site = f"http://127.0.0.1:{self.port}/"
         self.simulator = f"http://127.0.0.1:{self.simulator_port}/"
         #: In the environment of the demo and everything it starts: finds them all, orphans too.
         self.tag = uuid.uuid4().hex
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "ENGAGELAB_", "DATABASE_"))}
+        env = clean_environment()
         env[TAG] = self.tag
         if via_make:
             # `make demo` as a person types it, the ports and the database given the way make passes them on.
@@ -82,6 +89,22 @@ class DemoRun:
         url = f"{self.simulator}_simulator/last-code?{urllib.parse.urlencode({'to': to})}"
         with urllib.request.urlopen(url, timeout=5) as answer:
             return json.load(answer)
+
+    def shell(self, code: str) -> str:
+        """Run Python in the example project on this demo's database (``manage.py shell -c``); its output."""
+        env = clean_environment()
+        env.update(DJANGO_SETTINGS_MODULE="example_project.settings", DATABASE_URL=f"sqlite:///{self.database}")
+        result = subprocess.run(
+            [sys.executable, str(MANAGE), "shell", "-c", code],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout
 
     def interrupt(self, timeout: float = 30) -> int:
         """Ctrl-C, as a terminal sends it; returns the exit status."""
