@@ -237,6 +237,8 @@ def start(command: list[str], env: dict[str, str], **options: Any) -> subprocess
     """A process of the demo, in a session of its own, killed by the kernel if the demo is (``child_guard``)."""
     # A session of its own: the terminal's Ctrl-C reaches only this script, which
     # then stops the children in order instead of each printing its own interruption.
+    # Started from the main thread only: for PR_SET_PDEATHSIG the "parent" is the
+    # thread that forked, and a helper thread ending would take the child along.
     return subprocess.Popen(  # noqa: S603 - our own scripts with fixed arguments
         [sys.executable, str(GUARD), str(os.getpid()), *command],
         env=env,
