@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 .PHONY: help demo test test-sqlite test-postgres test-django6 lint bench reliability dist clean
 
 help:
-	@echo "make demo   - run the example site against the local simulator"
+	@echo "make demo   - run the example site against the local simulator (ports: DEMO_PORT, SIMULATOR_PORT)"
 	@echo "make test   - the whole suite: SQLite + PostgreSQL (Django 5.2), and Django 6 on Python 3.12"
 	@echo "make lint   - ruff"
 	@echo "make bench  - benchmarks (bench/)"
@@ -36,6 +36,7 @@ $(VENV_NEW)/.installed: setup.cfg pyproject.toml
 
 venv: $(VENV)/.installed
 
+# DEMO_PORT, SIMULATOR_PORT and DEMO_DATABASE reach demo.py through the environment.
 demo: $(VENV)/.installed
 	$(VENV)/bin/python example_project/demo.py
 

@@ -4,11 +4,23 @@
 Prepares the example project's SQLite database and a demo superuser, starts
 the simulator and the site as child processes with matching settings, says
 where to click, and stops both on Ctrl-C. Needs no account, secret or internet.
+
+Every way of stopping it stops both servers and frees both ports: Ctrl-C,
+``kill``, SIGTERM to the whole process group (an IDE's stop button,
+``timeout``, ``make`` passing it on) and a closed terminal (SIGHUP). A signal
+only asks for the stop; the shutdown then runs to its end, whatever signals
+follow. The servers run in sessions of their own (the terminal's signals reach
+only this script, which stops them in order) and through ``child_guard.py``, so
+that on Linux even ``kill -9`` of this script takes them along.
+
+The ports come from ``--port`` / ``--simulator-port``, or the environment
+variables ``DEMO_PORT`` / ``SIMULATOR_PORT`` (``DEMO_PORT=8001 make demo``).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import socket
@@ -21,10 +33,11 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 HERE = Path(__file__).resolve().parent
 MANAGE = HERE / "manage.py"
+GUARD = HERE / "child_guard.py"
 HOST = "127.0.0.1"
 
 # Demo-only credentials, shared by the simulator and the site. Nothing here is a real secret.
@@ -35,6 +48,10 @@ TEMPLATE_ID = "demo-otp"
 
 STARTUP_TIMEOUT = 60  # seconds for both servers to answer
 STOP_TIMEOUT = 10  # seconds each child gets to stop before it is killed
+POLL = 0.1  # seconds between two looks for a stop request while waiting
+
+#: What stops the demo: Ctrl-C, `kill` (and IDEs, `timeout`, make), a closed terminal.
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 BOLD, DIM, RESET = ("\033[1m", "\033[2m", "\033[0m") if sys.stdout.isatty() else ("", "", "")
 
@@ -43,15 +60,63 @@ class DemoError(Exception):
     """A problem the person running the demo can fix; shown as one line."""
 
 
+class StopRequested(Exception):
+    """A stop signal arrived; raised only where the demo waits, never inside the shutdown."""
+
+
+class StopRequest:
+    """Remembers the first stop signal and does nothing else in the handler.
+
+    Raising from the handler (KeyboardInterrupt) would let a second signal (a
+    second Ctrl-C, `timeout` signalling the script and then its group) break
+    into the shutdown itself, leaving a server holding its port.
+    """
+
+    def __init__(self) -> None:
+        self.signal: int | None = None
+
+    def install(self) -> None:
+        # Set explicitly: a shell that starts the demo in the background would
+        # otherwise have it ignore Ctrl-C.
+        for number in STOP_SIGNALS:
+            signal.signal(number, self._remember)
+
+    def ignore(self) -> None:
+        # Once the demo is done. Python puts back the default handlers as it
+        # exits, and a late second signal would then kill it with that signal's
+        # status; ignored handlers are left alone.
+        for number in STOP_SIGNALS:
+            signal.signal(number, signal.SIG_IGN)
+
+    def _remember(self, signum: int, frame: object) -> None:
+        if self.signal is None:
+            self.signal = signum
+
+    def check(self) -> None:
+        if self.signal is not None:
+            raise StopRequested
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep, but raise ``StopRequested`` within ``POLL`` seconds of a stop signal."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            self.check()
+            time.sleep(min(POLL, left))
+        self.check()
+
+
+STOP = StopRequest()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    options = parse_args(argv)
-    # Ctrl-C, and a plain `kill`, stop the demo; set explicitly because a shell
-    # that starts it in the background would otherwise have it ignore Ctrl-C.
-    signal.signal(signal.SIGINT, _interrupt)
-    signal.signal(signal.SIGTERM, _interrupt)
-    with tempfile.TemporaryDirectory(prefix="engagelab-demo-cache-") as cache:
-        options.cache = cache
-        return run(options)
+    STOP.install()
+    try:
+        options = parse_args(argv)
+        with tempfile.TemporaryDirectory(prefix="engagelab-demo-cache-") as cache:
+            options.cache = cache
+            return run(options)
+    finally:
+        STOP.ignore()
 
 
 def run(options: argparse.Namespace) -> int:
@@ -70,8 +135,7 @@ def run(options: argparse.Namespace) -> int:
         site.wait_until_up(f"http://{HOST}:{options.port}/")
         print_instructions(options)
         watch(children)
-    except KeyboardInterrupt:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the shutdown short
+    except StopRequested:
         say("\nStopping the site and the simulator…")
         stop(children)
         say("Stopped.")
@@ -80,20 +144,44 @@ def run(options: argparse.Namespace) -> int:
         stop(children)
         print(f"demo: {error}", file=sys.stderr, flush=True)
         return 1
+    except BaseException:
+        stop(children)  # a bug: no server outlives the demo, and its traceback follows
+        raise
     return 0  # pragma: no cover - watch() only ends by an exception
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Run the example site against the local EngageLab simulator.")
-    parser.add_argument("--port", type=int, default=8000, help="port of the example site (default 8000)")
-    parser.add_argument("--simulator-port", type=int, default=8025, help="port of the simulator (default 8025)")
+    # String defaults go through `type` too: a wrong DEMO_PORT is refused like a wrong --port.
+    parser.add_argument(
+        "--port",
+        type=port_number,
+        default=os.environ.get("DEMO_PORT") or "8000",
+        help="port of the example site (default: $DEMO_PORT or 8000)",
+    )
+    parser.add_argument(
+        "--simulator-port",
+        type=port_number,
+        default=os.environ.get("SIMULATOR_PORT") or "8025",
+        help="port of the simulator (default: $SIMULATOR_PORT or 8025)",
+    )
     parser.add_argument(
         "--database",
         type=Path,
-        default=HERE / "db.sqlite3",
-        help="SQLite file of the example site (default example_project/db.sqlite3)",
+        default=os.environ.get("DEMO_DATABASE") or HERE / "db.sqlite3",
+        help="SQLite file of the example site (default: $DEMO_DATABASE or example_project/db.sqlite3)",
     )
     return parser.parse_args(argv)
+
+
+def port_number(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if not 0 < number < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1-65535)")
+    return number
 
 
 def environment(options: argparse.Namespace) -> dict[str, str]:
@@ -130,12 +218,34 @@ def prepare_database(env: dict[str, str]) -> None:
 
 
 def run_manage(args: list[str], env: dict[str, str]) -> None:
-    result = subprocess.run(  # noqa: S603 - our own manage.py with fixed arguments
-        [sys.executable, str(MANAGE), *args], env=env, capture_output=True, text=True, check=False
+    process = start(_manage(*args), env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    while True:
+        try:
+            output, _ = process.communicate(timeout=POLL)
+            break
+        except subprocess.TimeoutExpired:
+            if STOP.signal is not None:
+                process.kill()  # a migration stopped half-way is rolled back by SQLite
+                process.communicate()
+                raise StopRequested from None
+    if process.returncode != 0:
+        detail = output.strip().splitlines()
+        raise DemoError(f"`manage.py {args[0]}` failed: {detail[-1] if detail else process.returncode}")
+
+
+def start(command: list[str], env: dict[str, str], **options: Any) -> subprocess.Popen:
+    """A process of the demo, in a session of its own, killed by the kernel if the demo is (``child_guard``)."""
+    # A session of its own: the terminal's Ctrl-C reaches only this script, which
+    # then stops the children in order instead of each printing its own interruption.
+    # Started from the main thread only: for PR_SET_PDEATHSIG the "parent" is the
+    # thread that forked, and a helper thread ending would take the child along.
+    return subprocess.Popen(  # noqa: S603 - our own scripts with fixed arguments
+        [sys.executable, str(GUARD), str(os.getpid()), *command],
+        env=env,
+        text=True,
+        start_new_session=True,
+        **options,
     )
-    if result.returncode != 0:
-        detail = (result.stderr or result.stdout).strip().splitlines()
-        raise DemoError(f"`manage.py {args[0]}` failed: {detail[-1] if detail else result.returncode}")
 
 
 def simulator_command(options: argparse.Namespace) -> list[str]:
@@ -162,8 +272,8 @@ def site_command(options: argparse.Namespace) -> list[str]:
     return [*_manage("runserver"), f"{HOST}:{options.port}", "--noreload"]
 
 
-def _manage(command: str) -> list[str]:
-    return [sys.executable, str(MANAGE), command]
+def _manage(*args: str) -> list[str]:
+    return [sys.executable, str(MANAGE), *args]
 
 
 def ensure_free(port: int) -> None:
@@ -183,24 +293,14 @@ class Child:
 
     def __init__(self, name: str, command: list[str], env: dict[str, str]) -> None:
         self.name = name
-        # A session of its own: the terminal's Ctrl-C reaches only this script, which
-        # then stops the children in order instead of each printing its own interruption.
-        self.process = subprocess.Popen(  # noqa: S603 - our own manage.py with fixed arguments
-            command,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            bufsize=1,
-            start_new_session=True,
-        )
+        self.process = start(command, env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=1)
         self.relay = threading.Thread(target=self._relay, args=(self.process.stdout,), daemon=True)
         self.relay.start()
 
     def _relay(self, stream: IO[str]) -> None:
         for line in stream:
-            sys.stdout.write(f"{DIM}[{self.name:>9}]{RESET} {line}")
-            sys.stdout.flush()
+            # Read on even when the terminal is gone: a server must never block on a full pipe.
+            say(f"{DIM}[{self.name:>9}]{RESET} {line}", end="")
 
     def check_running(self, when: str) -> None:
         if self.process.poll() is not None:
@@ -209,6 +309,7 @@ class Child:
     def wait_until_up(self, url: str) -> None:
         deadline = time.monotonic() + STARTUP_TIMEOUT
         while time.monotonic() < deadline:
+            STOP.check()
             self.check_running("while starting")
             try:
                 with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - a fixed http://127.0.0.1 URL
@@ -216,7 +317,7 @@ class Child:
             except urllib.error.HTTPError:
                 return  # it answered: that is all we wait for
             except OSError:
-                time.sleep(0.2)
+                STOP.sleep(0.2)
         raise DemoError(f"the {self.name} did not answer on {url} within {STARTUP_TIMEOUT} s.")
 
     def terminate(self) -> None:
@@ -256,22 +357,21 @@ def watch(children: list[Child]) -> None:
     while True:
         for child in children:
             child.check_running("unexpectedly")
-        time.sleep(0.5)
+        STOP.sleep(0.5)
 
 
 def stop(children: list[Child]) -> None:
+    """Stop every child and wait for it (killed after ``STOP_TIMEOUT``); again is harmless."""
     for child in children:
         child.terminate()
     for child in children:
         child.wait()
 
 
-def say(text: str) -> None:
-    print(text, flush=True)
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+def say(text: str, end: str = "\n") -> None:
+    # The terminal may be gone (SIGHUP): the demo stops all the same.
+    with contextlib.suppress(OSError):
+        print(text, end=end, flush=True)
 
 
 if __name__ == "__main__":

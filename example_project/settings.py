@@ -62,6 +62,21 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+# SQLite serves the site's threads and the callback view at once: a send and a
+# callback write together in every demo walk. Without these, a transaction that
+# read first and then writes is refused at once with "database is locked"
+# (its busy timeout does not apply), and the callback view answers 503.
+SQLITE_OPTIONS = {
+    # Take the write lock at BEGIN, where the busy timeout applies (Django 5.1+).
+    "transaction_mode": "IMMEDIATE",
+    # Seconds a writer waits for another's transaction before giving up.
+    "timeout": 20,
+    # Readers and the writer no longer block each other; NORMAL is durable enough with WAL.
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Options given in DATABASE_URL (…?timeout=60) win.
+    DATABASES["default"]["OPTIONS"] = {**SQLITE_OPTIONS, **DATABASES["default"].get("OPTIONS", {})}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Callback nonces are remembered here: with several processes use a shared cache (redis://…).
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}

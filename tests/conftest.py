@@ -3,7 +3,15 @@ import responses as responses_lib
 from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
 
+from tests.support.browser import chromium_browser
 from tests.support.settings import configure
+
+
+@pytest.fixture
+def chromium():
+    """Headless Chromium (Playwright's Browser); skipped where Debian's chromium is missing."""
+    with chromium_browser() as browser:
+        yield browser
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -47,10 +48,43 @@ def status_badge(status: str, label: str) -> SafeString:
     )
 
 
-def masked_recipients(log: MessageLog) -> str:
-    """``+86 187****5678``, or ``+86 187****5678 (+2)`` when one message went to several."""
+#: Characters of a long message id the list shows: its end, where the platform's ids
+#: (19 digits, the first ones a clock) differ between messages sent close together.
+ID_TAIL = 8
+#: Ids up to this long are shown whole.
+ID_WHOLE = 12
+
+
+def message_id(value: str | None) -> SafeString | None:
+    """The platform's id, compact for the list: its end in monospace, the whole in the title; a click copies it.
+
+    Support staff compare it with the id in the EngageLab console, or paste it
+    into the search box. ``copy.js`` does the copying.
+    """
+    if not value:
+        return None
+    shown = value if len(value) <= ID_WHOLE else f"…{value[-ID_TAIL:]}"
+    return format_html(
+        '<button type="button" class="engagelab-id" title="{}" data-copy="{}" aria-label="{}">{}</button>',
+        value,
+        value,
+        _("Copy message id %(id)s") % {"id": value},
+        shown,
+    )
+
+
+def masked_recipients(log: MessageLog, *, compact: bool = False) -> str:
+    """``+86 187****5678``, or ``+86 187****5678 (+2)`` when one message went to several.
+
+    ``compact`` (the list) shortens a long run of stars to four: an e-mail
+    address's mask is as long as the address, and would widen its column.
+    """
+    masked = _LONG_MASK.sub("****", log.masked_to) if compact else log.masked_to
     others = max(len(log.recipients or []) - 1, 0)
-    return f"{log.masked_to} (+{others})" if others else log.masked_to
+    return f"{masked} (+{others})" if others else masked
+
+
+_LONG_MASK = re.compile(r"\*{5,}")
 
 
 def safe_document(value: Any) -> Any:

@@ -63,7 +63,16 @@ class TimelineInline(admin.TabularInline):
 
 @admin.register(MessageLog)
 class MessageLogAdmin(HistoryAdmin):
-    list_display = ("created", "recipient", "kind_short", "template_id", "channel", "status_badge", "error")
+    list_display = (
+        "created",
+        "platform_id",
+        "recipient_short",
+        "kind_short",
+        "template_id",
+        "channel",
+        "status_badge",
+        "error",
+    )
     list_display_links = ("created",)
     sortable_by = ("created",)
     list_filter = (
@@ -120,6 +129,7 @@ class MessageLogAdmin(HistoryAdmin):
 
     class Media:
         css = {"all": ("django_engagelab_otp/admin.css",)}
+        js = ("django_engagelab_otp/copy.js",)
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         fieldsets = super().get_fieldsets(request, obj)
@@ -141,9 +151,17 @@ class MessageLogAdmin(HistoryAdmin):
     def created(self, log: MessageLog) -> Any:
         return display.compact_moment(log.created_at)
 
+    @admin.display(description=_("message id"), empty_value="")
+    def platform_id(self, log: MessageLog) -> Any:
+        return display.message_id(log.message_id)
+
     @admin.display(description=_("recipient"))
     def recipient(self, log: MessageLog) -> str:
         return display.masked_recipients(log)
+
+    @admin.display(description=_("recipient"))
+    def recipient_short(self, log: MessageLog) -> str:
+        return display.masked_recipients(log, compact=True)
 
     @admin.display(description=_("all recipients"))
     def all_recipients(self, log: MessageLog) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -85,6 +86,37 @@ def test_list_shows_masked_recipient_and_badge(admin_client):
     assert 'engagelab-badge engagelab-badge--failure">Failed<' in page
     assert "5013" in page and "Custom message" in page and "login-otp" in page
     assert "django_engagelab_otp/admin.css" in page
+
+
+def test_list_shows_the_platform_message_id_compact_and_whole(admin_client):
+    """Issue 10, point 11: the key support staff paste from the EngageLab console."""
+    make_log(message_id="7533049256454651905", created_at=at(2024, 5, 3))
+    make_log(message_id="msg-7f3a9c", created_at=at(2024, 5, 2))  # short ids are shown whole
+    make_log(message_id=None, status=S.FAILED, error_code=5013, created_at=at(2024, 5, 1))  # refused: no id
+    page = admin_client.get(LIST).content.decode()
+    assert 'class="column-platform_id"' in page and "Message id" in page
+    long_id = re.search(r'<td class="field-platform_id">(.*?)</td>', page).group(1)
+    assert long_id == (
+        '<button type="button" class="engagelab-id" title="7533049256454651905" data-copy="7533049256454651905"'
+        ' aria-label="Copy message id 7533049256454651905">…54651905</button>'
+    )
+    assert ">msg-7f3a9c</button>" in page
+    cells = re.findall(r'<td class="field-platform_id">(.*?)</td>', page)
+    assert len(cells) == 3 and cells[2] == "", "no id, an empty cell (not Django's '-')"
+    assert "django_engagelab_otp/copy.js" in page
+
+
+def test_list_gives_the_table_the_whole_width(admin_client):
+    """The app list on the left would leave the nine columns too little room at 1280 px."""
+    assert 'id="nav-sidebar"' not in admin_client.get(LIST).content.decode()
+    assert 'id="nav-sidebar"' in admin_client.get(detail(make_log())).content.decode()
+
+
+def test_list_shortens_long_masks():
+    log = make_log(to="someone.longer-name@example.com", recipients=[])
+    assert display.masked_recipients(log) == "s" + "*" * 18 + "@example.com"
+    assert display.masked_recipients(log, compact=True) == "s****@example.com"
+    assert display.masked_recipients(make_log(), compact=True) == "+86 187****5678"
 
 
 def test_list_counts_other_recipients():

@@ -5,42 +5,21 @@ the example site on free ports; Chromium drives the pages and saves a
 screenshot of each under ``tests/artifacts/``.
 """
 
-import os
 import re
 import time
-from pathlib import Path
 
 import pytest
 
 from django_engagelab_otp.errors import ERROR_CODES
 from django_engagelab_otp.forms import WRONG_CODE
-from tests.support.constants import PHONE, ROOT
+from tests.support.browser import shot
+from tests.support.constants import PHONE
 from tests.support.demo import DemoRun
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = ROOT / "tests" / "artifacts"
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 BLOCKED = "+44 20 7946 0513"  # the simulator's magic recipient for 5013
 CALLBACK_WAIT = 30  # seconds for the simulator's callbacks to reach the site
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def chromium():
-    if not CHROMIUM.exists():
-        reason = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
-        if os.environ.get("REQUIRE_BROWSER") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS, headless=True)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture
@@ -51,11 +30,6 @@ def demo(tmp_path):
         yield run
     finally:
         run.stop()
-
-
-def shot(page, name):
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 def test_browser_walks_the_demo(chromium, demo):

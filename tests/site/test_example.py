@@ -20,7 +20,7 @@ from example_project import settings as example_settings
 from example_project.views import PENDING, VERIFIED
 from tests.support import answers
 from tests.support.constants import API, PHONE, ROOT
-from tests.support.demo import DemoRun
+from tests.support.demo import DemoRun, free_port
 from tests.support.settings import configure
 
 EXAMPLE = ROOT / "example_project"
@@ -297,6 +297,21 @@ def test_example_settings_come_from_the_environment():
     assert result.stdout.split()[-5:] == ["http://127.0.0.1:9/v1/", "signup", "hook", "False", "['demo.example.com']"]
 
 
+def test_example_sqlite_waits_for_locks_instead_of_failing(tmp_path):
+    """README, "On SQLite": the options that keep a send and its callbacks from failing each other."""
+    code = (
+        "from django.db import connection as c; c.ensure_connection(); pragma = c.cursor().execute; "
+        "print(c.transaction_mode, c.settings_dict['OPTIONS']['timeout'], "
+        "pragma('PRAGMA journal_mode').fetchone()[0], pragma('PRAGMA synchronous').fetchone()[0])"
+    )
+    result = manage("shell", "-c", code, DATABASE_URL=f"sqlite:///{tmp_path / 'site.sqlite3'}")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-4:] == ["IMMEDIATE", "20", "wal", "1"]  # synchronous 1 is NORMAL
+    # An option given in the URL wins.
+    result = manage("shell", "-c", code, DATABASE_URL=f"sqlite:///{tmp_path / 'site.sqlite3'}?timeout=60")
+    assert result.stdout.split()[-4:-2] == ["IMMEDIATE", "60"]
+
+
 def test_production_mode_without_secret_key_is_one_line():
     result = manage("check", DEBUG="false")
     assert result.returncode != 0
@@ -324,6 +339,41 @@ def test_demo_refuses_a_busy_port_in_one_line(tmp_path):
         "(see `python example_project/demo.py --help`)."
     )
     assert not (tmp_path / "d.sqlite3").exists()
+
+
+def test_demo_takes_its_ports_from_the_environment(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, str(EXAMPLE / "demo.py")],
+            env={
+                **example_env(),
+                "DEMO_PORT": str(port),
+                "SIMULATOR_PORT": str(free_port()),
+                "DEMO_DATABASE": str(tmp_path / "d"),
+            },
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"demo: port {port} on 127.0.0.1 is in use;"), result.stderr
+    assert not (tmp_path / "d").exists()
+
+
+def test_demo_refuses_a_wrong_port_variable_in_one_line():
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLE / "demo.py")],
+        env={**example_env(), "DEMO_PORT": "80000"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1].endswith("argument --port: '80000' is not a port number (1-65535)")
+    assert "Traceback" not in result.stderr
 
 
 @pytest.mark.slow

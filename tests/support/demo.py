@@ -12,12 +12,16 @@ import threading
 import time
 import urllib.parse
 import urllib.request
+import uuid
 from pathlib import Path
 
 from tests.support.constants import ROOT
+from tests.support.processes import kill_all, tagged
 
 DEMO = ROOT / "example_project" / "demo.py"
+MANAGE = ROOT / "example_project" / "manage.py"
 READY = "Press Ctrl-C to stop."
+TAG = "DEMO_TEST_RUN"  # the environment variable that marks a run's processes
 
 
 def free_port() -> int:
@@ -26,31 +30,40 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def clean_environment() -> dict[str, str]:
+    """This process's environment without the settings of the tests (the demo brings its own)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "ENGAGELAB_", "DATABASE_"))}
+
+
 class DemoRun:
     """One ``demo.py`` process with its own ports and database; its output is collected."""
 
-    def __init__(self, database: Path, *extra: str) -> None:
+    def __init__(self, database: Path, *extra: str, via_make: bool = False) -> None:
+        self.database = database
         self.port, self.simulator_port = free_port(), free_port()
         self.site = f"http://127.0.0.1:{self.port}/"
         self.simulator = f"http://127.0.0.1:{self.simulator_port}/"
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "ENGAGELAB_", "DATABASE_"))}
+        #: In the environment of the demo and everything it starts: finds them all, orphans too.
+        self.tag = uuid.uuid4().hex
+        env = clean_environment()
+        env[TAG] = self.tag
+        if via_make:
+            # `make demo` as a person types it, the ports and the database given the way make passes them on.
+            env.update(DEMO_PORT=str(self.port), SIMULATOR_PORT=str(self.simulator_port), DEMO_DATABASE=str(database))
+            command = ["make", "--no-print-directory", "-o", ".venv/.installed", "demo", *extra]
+        else:
+            ports = ["--port", str(self.port), "--simulator-port", str(self.simulator_port)]
+            command = [sys.executable, str(DEMO), *ports, "--database", str(database), *extra]
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                str(DEMO),
-                "--port",
-                str(self.port),
-                "--simulator-port",
-                str(self.simulator_port),
-                "--database",
-                str(database),
-                *extra,
-            ],
+            command,
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            # Its own process group, as a shell gives `make demo`: a test can signal
+            # the whole group (Ctrl-C, an IDE's stop button) without signalling pytest.
+            start_new_session=True,
         )
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -77,6 +90,22 @@ class DemoRun:
         with urllib.request.urlopen(url, timeout=5) as answer:
             return json.load(answer)
 
+    def shell(self, code: str) -> str:
+        """Run Python in the example project on this demo's database (``manage.py shell -c``); its output."""
+        env = clean_environment()
+        env.update(DJANGO_SETTINGS_MODULE="example_project.settings", DATABASE_URL=f"sqlite:///{self.database}")
+        result = subprocess.run(
+            [sys.executable, str(MANAGE), "shell", "-c", code],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
     def interrupt(self, timeout: float = 30) -> int:
         """Ctrl-C, as a terminal sends it; returns the exit status."""
         if self.process.poll() is None:
@@ -86,7 +115,16 @@ class DemoRun:
         finally:
             self._reader.join(timeout=5)
 
+    def processes(self) -> set[int]:
+        """The processes of this run still running: the demo, its servers, any orphan."""
+        return tagged(TAG, self.tag)
+
+    def finish_reading(self) -> None:
+        """Wait for the last of the output once the demo has ended."""
+        self._reader.join(timeout=5)
+
     def stop(self) -> None:
+        """End the run whatever state it is in; nothing it started outlives it."""
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -94,4 +132,5 @@ class DemoRun:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        kill_all(self.processes())
         self._reader.join(timeout=5)
