@@ -280,6 +280,11 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in [
     Setting("WEBHOOK_AUTHORIZATION", None,
             "Exact `Authorization` header the callbacks must carry, when one is configured in the console.",
             _text, "E104"),
+    Setting("WEBHOOK_ALLOW_UNSIGNED", False,
+            "Accept callbacks that carry no credentials, for local development only. Without "
+            "`WEBHOOK_USERNAME`/`WEBHOOK_SECRET` or `WEBHOOK_AUTHORIZATION`, callbacks are refused (503) unless "
+            "this is `True`; `check --deploy` reports it as an error.",
+            _bool, "E104", "True or False."),
     Setting("WEBHOOK_TOLERANCE", 300, "Seconds a signed callback's timestamp may differ from this server's clock.",
             _at_least(1, _whole), "E102", "The default is 300."),
     Setting("WEBHOOK_MAX_BODY", 5 * 1024 * 1024, "Largest callback body accepted, in bytes (5 MiB).",

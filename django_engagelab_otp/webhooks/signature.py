@@ -7,7 +7,8 @@ What is refused, and how (nothing refused is written):
 * 403: a correctly signed callback whose timestamp is outside
   ``WEBHOOK_TOLERANCE`` seconds of now, or whose nonce was already used —
   the platform's own signature, but replayed or stale.
-* 503: the nonce store (Django's cache) cannot be reached, or only one of
+* 503: no credentials are configured (and ``WEBHOOK_ALLOW_UNSIGNED`` is
+  off), the nonce store (Django's cache) cannot be reached, or only one of
   ``WEBHOOK_USERNAME`` / ``WEBHOOK_SECRET`` is set (``manage.py check`` says so).
   The platform retries later.
 
@@ -102,8 +103,8 @@ class Claim:
 def authenticate(request: HttpRequest, *, now: float | None = None) -> Claim:
     """Check the request against the configured credentials; return the claimed nonce.
 
-    Raises :class:`Rejected`. With no credentials configured every request is
-    accepted (``manage.py check`` warns about it).
+    Raises :class:`Rejected`. With no credentials configured every callback is
+    refused (503), unless ``WEBHOOK_ALLOW_UNSIGNED`` opts out for development.
     """
     expected_authorization = otp_settings.WEBHOOK_AUTHORIZATION
     if expected_authorization and not constant_time_compare(
@@ -112,7 +113,10 @@ def authenticate(request: HttpRequest, *, now: float | None = None) -> Claim:
         raise Rejected(401, "invalid Authorization")
     username, secret = otp_settings.WEBHOOK_USERNAME, otp_settings.WEBHOOK_SECRET
     if not username and not secret:
-        return Claim()
+        if expected_authorization or otp_settings.WEBHOOK_ALLOW_UNSIGNED:
+            return Claim()
+        # Fail closed: anyone could otherwise mark any message verified.
+        raise Rejected(503, "callback credentials not configured")
     if not (username and secret):
         raise Rejected(503, "callback signature half configured")
     tolerance = otp_settings.WEBHOOK_TOLERANCE

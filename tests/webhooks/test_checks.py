@@ -22,10 +22,27 @@ def ids(caches=None, *, deploy=False, **changes) -> set[str]:
         return found | {message.id for message in check_webhook_deployment()} if deploy else found
 
 
-def test_unauthenticated_callbacks_are_a_warning():
-    assert ids() == {"django_engagelab_otp.W101"}
+def test_callbacks_without_credentials_are_reported_only_where_the_callback_is_routed(settings):
+    assert ids() == set(), "tests.urls has no callback: nothing to warn about"
+    settings.ROOT_URLCONF = "tests.support.webhooks"
+    assert ids() == {"django_engagelab_otp.W101"}  # refused
+    assert ids(deploy=True) == {"django_engagelab_otp.W101", "django_engagelab_otp.E106"}
+    assert ids(WEBHOOK_ALLOW_UNSIGNED=True) == {"django_engagelab_otp.W104"}  # open to anyone
+    assert ids(deploy=True, WEBHOOK_ALLOW_UNSIGNED=True) == {"django_engagelab_otp.W104", "django_engagelab_otp.E105"}
     assert ids(WEBHOOK_AUTHORIZATION="Bearer x") == set()
     assert ids(WEBHOOK_USERNAME="u", WEBHOOK_SECRET="s") == set()
+
+
+def test_the_callback_is_found_under_any_prefix_and_namespace(settings):
+    settings.ROOT_URLCONF = "tests.support.nested_urls"
+    assert "django_engagelab_otp.W101" in ids()
+
+
+def test_the_deploy_errors_fail_check_deploy(settings):
+    settings.ROOT_URLCONF = "tests.support.webhooks"
+    with engagelab(WEBHOOK_ALLOW_UNSIGNED=True), pytest.raises(SystemCheckError) as info:
+        call_command("check", "--deploy", "--tag", Tags.security, stdout=StringIO(), stderr=StringIO())
+    assert "E105" in str(info.value)
 
 
 @pytest.mark.parametrize("half", [{"WEBHOOK_USERNAME": "u"}, {"WEBHOOK_SECRET": "s"}])

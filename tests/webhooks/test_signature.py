@@ -25,6 +25,7 @@ from tests.support.constants import ROOT
 from tests.support.settings import engagelab
 from tests.support.webhooks import (
     SECRET,
+    URL,
     USERNAME,
     make_log,
     notification_row,
@@ -34,6 +35,9 @@ from tests.support.webhooks import (
     signed_headers,
     signed_settings,
     status_row,
+)
+from tests.support.webhooks import (
+    body as body_of,
 )
 
 pytestmark = pytest.mark.urls("tests.support.webhooks")
@@ -267,6 +271,46 @@ def test_authorization_and_signature_together(client):
         assert post(client, [notification_row()], signed=True).status_code == 401
         assert post(client, [notification_row()], HTTP_AUTHORIZATION="Bearer t").status_code == 401
         assert post(client, [notification_row()], signed=True, HTTP_AUTHORIZATION="Bearer t").status_code == 200
+
+
+def unsigned(client, payload):
+    """A POST without credentials, under the settings in force (``post()`` opts into unsigned callbacks)."""
+    data = payload if isinstance(payload, bytes) else body_of(payload)
+    return client.generic("POST", URL, data, content_type="application/json")
+
+
+@pytest.mark.django_db
+def test_without_credentials_callbacks_are_refused_and_change_nothing(client, caplog):
+    make_log("m-1")
+    forged = [status_row("m-1", "verified", NOW), *[status_row(f"x-{i}", "sent", NOW) for i in range(50)]]
+    response = unsigned(client, forged)
+    assert response.status_code == 503 and response.json()["error"] == "callback credentials not configured"
+    assert MessageLog.objects.get().status == "accepted" and not MessageEvent.objects.exists()
+    assert "callback credentials not configured" in caplog.text
+    # The platform's configuration probe still gets its 200.
+    assert unsigned(client, b"{}").status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_opt_out_accepts_unsigned_callbacks(client):
+    make_log("m-1")
+    with engagelab(WEBHOOK_ALLOW_UNSIGNED=True):
+        response = client.generic(
+            "POST",
+            "/engagelab/callback/",
+            body_of([status_row("m-1", "delivered", NOW)]),
+            content_type="application/json",
+        )
+    assert response.status_code == 200 and MessageLog.objects.get().status == "delivered"
+
+
+@pytest.mark.django_db
+def test_the_opt_out_does_not_lift_configured_credentials(client):
+    with signed_settings(WEBHOOK_ALLOW_UNSIGNED=True):
+        response = client.generic(
+            "POST", "/engagelab/callback/", body_of([notification_row()]), content_type="application/json"
+        )
+    assert response.status_code == 401
 
 
 @pytest.mark.django_db
