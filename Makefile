@@ -11,6 +11,8 @@ VENV := .venv
 VENV_NEW := .venv-django6
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
+# Test databases are named after the checkout, so that two checkouts on one server never share one.
+export TEST_DB_TAG ?= _$(shell printf %s "$(CURDIR)" | cksum | cut -d' ' -f1)
 
 .PHONY: help demo test test-sqlite test-postgres test-django6 lint bench reliability dist clean
 
