@@ -39,6 +39,7 @@ class ErrorCode:
     operator: bool  # an operator must act; end users read the generic text
     outcome_unknown: bool = False  # the request may have been acted on anyway
     name: str = ""  # the key of a failure without a code (see FAILURES)
+    short: str = ""  # the meaning in a word or two, for the admin's list
 
     def exception(
         self, message: str = "", *, http_status: int | None = None, idempotent: bool = False, **kwargs: Any
@@ -80,7 +81,7 @@ HANDSET = _("This phone seems to be switched off or suspended.")
 UNSUBSCRIBED = _("This recipient has unsubscribed from our messages.")
 NOT_REGISTERED = _("This number is not registered or not valid.")
 TOO_MANY = _("Too many attempts. Please try again later.")
-WRONG_CODE = _("This code is not right. Check it and try again.")
+WRONG_CODE = exceptions.WrongCodeError.default_user_message
 LOCKED = _("Too many wrong codes were entered for this message. Please request a new code.")
 
 
@@ -108,6 +109,7 @@ def _row(cells: dict[str, str]) -> ErrorCode:
         field=None if cells.get("field", "-") == "-" else cells["field"],
         user_message=texts[cells["user message"]],
         description=cells.get("meaning (the platform's)") or cells["what happened"],
+        short=cells.get("short", ""),
         operator=yes[cells["operator"]],
         outcome_unknown=yes[cells.get("unknown", "no")],
         name=cells.get("name", ""),
@@ -117,27 +119,27 @@ def _row(cells: dict[str, str]) -> ErrorCode:
 # The two tables, written as a reader scans them: columns apart by two spaces
 # or more, "-" for none; exception classes and user texts by their names above.
 _PLATFORM_CODES = _table("""
-code  HTTP  exception            retry  field  operator  user message    meaning (the platform's)
-1000  500   ServerError          yes    -      no        TROUBLE         internal error
-2001  401   AuthenticationError  no     -      yes       UNAVAILABLE     wrong or missing credentials
-2002  401   AuthenticationError  no     -      yes       UNAVAILABLE     key expired or disabled
-2004  403   AuthenticationError  no     -      yes       UNAVAILABLE     no permission to call this API
-3001  400   RequestError         no     -      yes       UNAVAILABLE     body is not valid JSON or has the wrong format
-3002  400   RequestError         no     -      yes       UNAVAILABLE     wrong request parameters
-3003  400   RequestError         no     -      no        CODE_USED       business validation failed (code expired or used)
-3004  400   RateLimitError       no     -      no        TOO_SOON        frequency limit for this template and recipient
-4001  400   TemplateError        no     -      yes       UNAVAILABLE     resource does not exist (e.g. unknown template)
-5001  400   DeliveryError        no     -      no        TRY_AGAIN       sending failed
-5011  400   RecipientError       no     to     no        BAD_NUMBER      invalid phone number format
-5012  400   RecipientError       no     to     no        NO_ROUTE        target unreachable
-5013  400   RecipientError       no     to     no        NOT_SENT        number is on the block list
-5014  400   DeliveryError        no     -      no        REJECTED        content violates rules
-5015  400   DeliveryError        no     -      no        BLOCKED         message blocked or rejected
-5016  400   DeliveryError        yes    -      no        TRY_AGAIN       internal sending problem
-5017  400   RecipientError       no     to     no        REGION          no permission to send to mainland China
-5018  400   RecipientError       no     to     no        HANDSET         handset problem (off or suspended)
-5019  400   RecipientError       no     to     no        UNSUBSCRIBED    user unsubscribed
-5020  400   RecipientError       no     to     no        NOT_REGISTERED  number not registered or invalid
+code  HTTP  exception            retry  field  operator  user message    short            meaning (the platform's)
+1000  500   ServerError          yes    -      no        TROUBLE         platform error   internal error
+2001  401   AuthenticationError  no     -      yes       UNAVAILABLE     wrong key        wrong or missing credentials
+2002  401   AuthenticationError  no     -      yes       UNAVAILABLE     key disabled     key expired or disabled
+2004  403   AuthenticationError  no     -      yes       UNAVAILABLE     no permission    no permission to call this API
+3001  400   RequestError         no     -      yes       UNAVAILABLE     bad request      body is not valid JSON or has the wrong format
+3002  400   RequestError         no     -      yes       UNAVAILABLE     bad parameters   wrong request parameters
+3003  400   RequestError         no     -      no        CODE_USED       code used        business validation failed (code expired or used)
+3004  400   RateLimitError       no     -      no        TOO_SOON        too frequent     frequency limit for this template and recipient
+4001  400   TemplateError        no     -      yes       UNAVAILABLE     no template      resource does not exist (e.g. unknown template)
+5001  400   DeliveryError        no     -      no        TRY_AGAIN       not sent         sending failed
+5011  400   RecipientError       no     to     no        BAD_NUMBER      invalid number   invalid phone number format
+5012  400   RecipientError       no     to     no        NO_ROUTE        unreachable      target unreachable
+5013  400   RecipientError       no     to     no        NOT_SENT        blocked number   number is on the block list
+5014  400   DeliveryError        no     -      no        REJECTED        content refused  content violates rules
+5015  400   DeliveryError        no     -      no        BLOCKED         blocked          message blocked or rejected
+5016  400   DeliveryError        yes    -      no        TRY_AGAIN       sending problem  internal sending problem
+5017  400   RecipientError       no     to     no        REGION          China barred     no permission to send to mainland China
+5018  400   RecipientError       no     to     no        HANDSET         handset off      handset problem (off or suspended)
+5019  400   RecipientError       no     to     no        UNSUBSCRIBED    unsubscribed     user unsubscribed
+5020  400   RecipientError       no     to     no        NOT_REGISTERED  not registered   number not registered or invalid
 """)
 
 # Failures that carry no platform code. "unknown": the platform may have acted anyway.

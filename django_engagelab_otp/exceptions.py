@@ -205,14 +205,31 @@ class WrongCodeError(EngageLabError):
     """
 
     field = "code"
+    default_user_message = _("This code is not right. Check it and try again.")
 
     def __init__(self, message: str = "", *, attempts_left: int | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.attempts_left = attempts_left
+        if attempts_left is not None:
+            self.user_message = wrong_code_message(attempts_left)
 
     @property
     def error_key(self) -> str:
         return "wrong_code"
+
+
+def _wrong_code_text(left: int) -> str:
+    if left <= 0:
+        return gettext("This code is not right, and that was the last try. Please request a new code.")
+    return ngettext(
+        "This code is not right. You can try %(count)d more time.",
+        "This code is not right. You can try %(count)d more times.",
+        left,
+    ) % {"count": left}
+
+
+#: "This code is not right. You can try 3 more times.", translated when shown.
+wrong_code_message = lazy(_wrong_code_text, str)
 
 
 class VerificationLockedError(EngageLabError):

@@ -17,6 +17,7 @@ from typing import Any
 
 from django import forms
 from django.http import HttpRequest
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from . import limits, services, validation
@@ -99,7 +100,9 @@ class SendOTPForm(EngageLabErrorsMixin, forms.Form):
         label=_("Phone number or e-mail"),
         max_length=320,
         widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True, "spellcheck": "false"}),
-        help_text=_("Phone numbers start with their country code, like +44\u00a07911\u00a0123456."),
+        help_text=format_lazy(
+            _("Phone numbers start with their country code, like {}."), validation.PHONE_EXAMPLE.replace(" ", "\u00a0")
+        ),
     )
     language = forms.ChoiceField(
         label=_("Message language"),

@@ -96,7 +96,7 @@ class MessageLog(models.Model):
 
     class Meta:
         verbose_name = _("message")
-        verbose_name_plural = _("message history")
+        verbose_name_plural = _("messages")
         ordering = ["-created_at", "-id"]
         indexes = [
             # The admin list is newest first, optionally narrowed by one filter:

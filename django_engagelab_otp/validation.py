@@ -29,6 +29,9 @@ MAX_PARAM_KEY = 64
 MAX_PARAM_VALUE = 1000
 MAX_MESSAGE_ID = 64
 
+#: The phone number every text shows as an example (China Mobile's format, a number of no one).
+PHONE_EXAMPLE = "+86 187 0123 5678"
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _MESSAGE_ID = re.compile(r"[A-Za-z0-9_.:-]+")
 _CODE = re.compile(r"[A-Za-z0-9]{4,10}")
@@ -96,7 +99,9 @@ def _parse_phone(value: str, region: str | None) -> phonenumbers.PhoneNumber:
         number = None
     if number is None or not phonenumbers.is_valid_number(number):
         if not value.startswith("+") and region is None:
-            message = _("Enter a phone number with its country code, like +8618701235678, or an e-mail address.")
+            message = _("Enter a phone number with its country code, like %(example)s, or an e-mail address.") % {
+                "example": PHONE_EXAMPLE
+            }
         else:
             message = _("Enter a valid phone number or e-mail address.")
         raise InvalidInputError(message, field="to")

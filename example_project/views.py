@@ -12,12 +12,13 @@ from urllib.parse import urlsplit
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.html import conditional_escape, format_html
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from django_engagelab_otp.conf import otp_settings
 from django_engagelab_otp.forms import SendOTPForm, VerifyOTPForm
-from django_engagelab_otp.models import MessageLog
 from django_engagelab_otp.privacy import mask_recipient
 
 PENDING = "otp_pending"  # the code being waited for: message id, recipient, language, channel
@@ -84,12 +85,21 @@ def _remember(request: HttpRequest, form: SendOTPForm) -> None:
     request.session.pop(VERIFIED, None)
 
 
+#: What the verify page says, by channel: whole sentences, so that each language can order them its own way.
+SENT = {
+    "sms": _lazy("We sent a code to %(to)s by SMS."),
+    "whatsapp": _lazy("We sent a code to %(to)s on WhatsApp."),
+    "email": _lazy("We sent a code to %(to)s by e-mail."),
+    "voice": _lazy("We are calling %(to)s to read you a code."),
+    "": _lazy("We sent a code to %(to)s."),
+}
+
+
 def _describe(pending: dict[str, Any]) -> dict[str, Any]:
-    channel = pending.get("channel") or ""
-    labels = dict(MessageLog.Channel.choices)
+    sentence = SENT.get(pending.get("channel") or "", SENT[""])
+    recipient = format_html('<strong class="recipient">{}</strong>', mask_recipient(pending["to"]))
     return {
-        "masked_to": mask_recipient(pending["to"]),
-        "channel": labels.get(channel, channel),
+        "sent": format_html(conditional_escape(sentence).replace("%(to)s", "{}"), recipient),
         "local_api": _is_local(otp_settings.API_URL),
     }
 

@@ -220,7 +220,7 @@ def test_validator_in_a_form():
     form = ContactForm({"to": "12345"})
     assert not form.is_valid()
     assert form.errors["to"] == [
-        "Enter a phone number with its country code, like +8618701235678, or an e-mail address."
+        "Enter a phone number with its country code, like +86 187 0123 5678, or an e-mail address."
     ]
     assert form.errors.as_data()["to"][0].code == "invalid"
 

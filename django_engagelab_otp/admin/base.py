@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin
@@ -18,6 +19,30 @@ from django.utils.translation import gettext_lazy
 from ..models import MessageEvent, MessageLog
 from . import dates, display
 from .paginator import EstimatedCountPaginator
+
+
+def moment_column(
+    field: str, description: Any, *, sortable: bool = False, seconds: bool = True
+) -> Callable[[Any, Model], str]:
+    """A column (or read-only field) showing a time the one way this admin writes times."""
+
+    @admin.display(description=description, ordering=field if sortable else None, empty_value="")
+    def column(self: Any, obj: Model) -> str:
+        return display.moment(getattr(obj, field), seconds=seconds)
+
+    return column
+
+
+class EventColumns:
+    """The columns a callback row shows wherever it is listed (the events list, a message's timeline)."""
+
+    @admin.display(description=gettext_lazy("channel"), empty_value="")
+    def channel_label(self, event: MessageEvent) -> str:
+        return display.label(MessageLog.Channel, event.channel)
+
+    @admin.display(description=gettext_lazy("error"), empty_value="")
+    def error(self, event: MessageEvent) -> str:
+        return display.error(event.error_code, None)
 
 
 class HistoryChangeList(ChangeList):

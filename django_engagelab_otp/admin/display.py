@@ -14,6 +14,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
+from ..errors import ERROR_CODES
 from ..history.lifecycle import normalize
 from ..models import FAILURE_STATUSES, MessageLog
 from ..privacy import REDACTED, SENSITIVE_PARAMS, mask_recipient
@@ -110,16 +111,17 @@ def json_block(value: Any) -> SafeString:
     return format_html('<pre class="engagelab-json">{}</pre>', text)
 
 
-def moment(value: datetime.datetime) -> str:
-    """A time to the second, in the current time zone: callbacks come seconds apart."""
-    local = timezone.localtime(value) if timezone.is_aware(value) else value
-    return f"{formats.date_format(local, 'DATE_FORMAT')} {formats.time_format(local, 'H:i:s')}"
+def moment(value: datetime.datetime | None, *, seconds: bool = True) -> str:
+    """``2026-11-23 09:16:05``, in the current time zone: the one way times are written here.
 
-
-def compact_moment(value: datetime.datetime) -> str:
-    """``2026-11-23 09:16``: sortable at a glance and narrow enough for the list."""
+    Year first, so that a column reads in order at a glance, whatever the
+    language; to the second, since callbacks come seconds apart (the list of
+    messages leaves them out, for room).
+    """
+    if value is None:
+        return ""
     local = timezone.localtime(value) if timezone.is_aware(value) else value
-    return formats.date_format(local, "Y-m-d H:i")
+    return formats.date_format(local, "Y-m-d H:i:s" if seconds else "Y-m-d H:i")
 
 
 _SHORT_KINDS = {"otp": _("OTP"), "custom": _("Custom"), "code": _("Own code")}
@@ -147,6 +149,29 @@ def label(choices: type[Choices], value: str) -> str:
         return str(choices(value).label)
     except ValueError:
         return value
+
+
+def error(code: int | None, http_status: int | None) -> SafeString | str:
+    """``5013 blocked number``: the code and its short meaning, the platform's words in the title."""
+    if code is None:
+        return f"HTTP {http_status}" if http_status else ""
+    row = ERROR_CODES.get(code)
+    if row is None:
+        return str(code)
+    return format_html(
+        '<span class="engagelab-error" title="{}">{} <small>{}</small></span>', row.description, code, row.short
+    )
+
+
+def timeline_note(log: MessageLog) -> str:
+    """What the detail page says where the timeline would be, when no callback came (yet)."""
+    if log.status == S.PENDING:
+        return _("The send has not finished: no callback yet.")
+    if log.status == S.FAILED:
+        return _("The platform did not take the message: no callback will come.")
+    if log.status == S.UNKNOWN:
+        return _("Whether the platform took the message is unknown: callbacks will show it if it did.")
+    return _("No callback received yet. They arrive within seconds when the callback URL is set up.")
 
 
 def event_status(event: str) -> tuple[str, str]:

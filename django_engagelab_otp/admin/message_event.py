@@ -13,13 +13,13 @@ from .. import validation
 from ..exceptions import InvalidInputError
 from ..models import MessageEvent
 from . import display
-from .base import HistoryAdmin
+from .base import EventColumns, HistoryAdmin, moment_column
 
 
 @admin.register(MessageEvent)
-class MessageEventAdmin(HistoryAdmin):
+class MessageEventAdmin(EventColumns, HistoryAdmin):
     time_field = "occurred_at"
-    list_display = ("occurred", "kind", "event_badge", "message", "channel", "error_code")
+    list_display = ("occurred", "kind", "event_badge", "message", "channel_label", "error")
     list_display_links = ("occurred",)
     sortable_by = ("occurred",)
     list_filter = ("kind", "occurred_at")
@@ -29,15 +29,15 @@ class MessageEventAdmin(HistoryAdmin):
         "kind",
         "event_badge",
         "message",
-        "occurred_at",
-        "received_at",
-        "channel",
-        "error_code",
+        "occurred",
+        "received",
+        "channel_label",
+        "error",
         "error_message",
         "price",
         "row",
     )
-    readonly_fields = ("occurred", "event_badge", "message", "price", "row")
+    readonly_fields = ("occurred", "received", "channel_label", "error", "event_badge", "message", "price", "row")
 
     class Media:
         css = {"all": ("django_engagelab_otp/admin.css",)}
@@ -51,9 +51,8 @@ class MessageEventAdmin(HistoryAdmin):
             return queryset.none(), False
         return queryset.filter(message_id=message_id), False
 
-    @admin.display(description=_("time"), ordering="occurred_at")
-    def occurred(self, event: MessageEvent) -> str:
-        return display.moment(event.occurred_at)
+    occurred = moment_column("occurred_at", _("time"), sortable=True)
+    received = moment_column("received_at", _("received"))
 
     @admin.display(description=_("event"))
     def event_badge(self, event: MessageEvent) -> str:

@@ -12,19 +12,19 @@ from django.utils.translation import gettext_lazy as _
 from ..models import MessageEvent, MessageLog
 from ..privacy import mask_recipient
 from . import display
-from .base import HistoryAdmin
+from .base import EventColumns, HistoryAdmin, moment_column
 from .filters import FinalStatusFilter, LostMessagesFilter, TemplateFilter
 from .search import search_filter
 
 
-class TimelineInline(admin.TabularInline):
+class TimelineInline(EventColumns, admin.TabularInline):
     """The callbacks received for a message, oldest first."""
 
     model = MessageEvent
     fk_name = "log"
     verbose_name = _("event")
     verbose_name_plural = _("timeline")
-    fields = ("when", "status", "channel_label", "error_code", "error_message", "price")
+    fields = ("when", "status", "channel_label", "error", "error_message", "price")
     readonly_fields = fields
     classes = ("engagelab-timeline",)
     extra = 0
@@ -44,17 +44,11 @@ class TimelineInline(admin.TabularInline):
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    @admin.display(description=_("time"))
-    def when(self, event: MessageEvent) -> str:
-        return display.moment(event.occurred_at)
+    when = moment_column("occurred_at", _("time"))
 
     @admin.display(description=_("status"))
     def status(self, event: MessageEvent) -> str:
         return display.status_badge(*display.event_status(event.event))
-
-    @admin.display(description=_("channel"))
-    def channel_label(self, event: MessageEvent) -> str:
-        return display.label(MessageLog.Channel, event.channel)
 
     @admin.display(description=_("cost"))
     def price(self, event: MessageEvent) -> str:
@@ -104,19 +98,24 @@ class MessageLogAdmin(HistoryAdmin):
                     "language",
                     "recipient",
                     "all_recipients",
-                    "created_at",
-                    "updated_at",
+                    "created_time",
+                    "updated",
                 )
             },
         ),
         (
             _("Outcome"),
-            {"fields": ("error_code", "http_status", "error_message", "price", "verify_attempts", "verified_at")},
+            {"fields": ("error", "error_message", "price", "verify_attempts", "verified", "timeline_note")},
         ),
         (_("Template parameters"), {"fields": ("parameters",)}),
     )
     readonly_fields = (
         "created",
+        "created_time",
+        "updated",
+        "verified",
+        "error",
+        "timeline_note",
         "recipient",
         "all_recipients",
         "kind_label",
@@ -133,12 +132,24 @@ class MessageLogAdmin(HistoryAdmin):
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         fieldsets = super().get_fieldsets(request, obj)
-        if obj is not None and len(obj.recipients or []) > 1:
-            return fieldsets
-        # One recipient: "all recipients" would only repeat it.
-        main, *rest = fieldsets
-        fields = tuple(name for name in main[1]["fields"] if name != "all_recipients")
-        return ((main[0], {**main[1], "fields": fields}), *rest)
+        hidden = set()
+        if obj is None or len(obj.recipients or []) <= 1:
+            hidden.add("all_recipients")  # one recipient: it would only repeat it
+        if obj is not None and obj.events.exists():
+            hidden.add("timeline_note")  # the timeline itself is below
+        return [
+            (name, {**options, "fields": [f for f in options["fields"] if f not in hidden]})
+            for name, options in fieldsets
+        ]
+
+    def get_inline_instances(self, request: HttpRequest, obj: Any = None) -> list[Any]:
+        # No callback yet: a note says so (timeline_note) instead of an empty table.
+        if obj is None or not obj.events.exists():
+            return []
+        return super().get_inline_instances(request, obj)
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        return super().changelist_view(request, {"title": _("Message history"), **(extra_context or {})})
 
     def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> tuple[QuerySet, bool]:
         # Equality or prefix lookups only, each served by an index (never LIKE '%term%').
@@ -147,9 +158,14 @@ class MessageLogAdmin(HistoryAdmin):
         condition = search_filter(search_term)
         return (queryset.filter(condition) if condition is not None else queryset.none()), False
 
-    @admin.display(description=_("time"), ordering="created_at")
-    def created(self, log: MessageLog) -> Any:
-        return display.compact_moment(log.created_at)
+    created = moment_column("created_at", _("time"), sortable=True, seconds=False)
+    created_time = moment_column("created_at", _("created"))
+    updated = moment_column("updated_at", _("updated"))
+    verified = moment_column("verified_at", _("verified at"))
+
+    @admin.display(description=_("timeline"))
+    def timeline_note(self, log: MessageLog) -> str:
+        return display.timeline_note(log)
 
     @admin.display(description=_("message id"), empty_value="")
     def platform_id(self, log: MessageLog) -> Any:
@@ -173,7 +189,7 @@ class MessageLogAdmin(HistoryAdmin):
 
     @admin.display(description=_("error"), empty_value="")
     def error(self, log: MessageLog) -> Any:
-        return log.error_code
+        return display.error(log.error_code, log.http_status)
 
     @admin.display(description=_("kind"))
     def kind_short(self, log: MessageLog) -> str:

@@ -617,3 +617,47 @@ def test_safe_document_masks_and_redacts_at_any_depth():
         "to": "+86 187****5678",
         "rows": [{"from": "b**@example.com", "OTP": "[redacted]", "body": "STOP"}],
     }
+
+
+# ----------------------------------------------------------------- how things read
+
+
+def test_the_error_column_gives_the_codes_meaning(viewer):
+    make_log(status=S.FAILED, error_code=5013, send_channel="")
+    make_log(status=S.FAILED, error_code=None, http_status=503, send_channel="")
+    page = viewer.get(LIST).content.decode()
+    assert "5013 <small>blocked number</small>" in page and 'title="number is on the block list"' in page
+    assert "HTTP 503" in page
+
+
+def test_one_way_of_writing_times_in_the_list_the_page_and_the_timeline(viewer):
+    log = make_log(created_at=at(2026, 11, 23, 9, 16, 5), verified_at=at(2026, 11, 23, 9, 17, 1), message_id="m9")
+    MessageEvent.objects.create(log=log, message_id="m9", event="sent", occurred_at=at(2026, 11, 23, 9, 16, 7))
+    assert "2026-11-23 09:16<" in viewer.get(LIST).content.decode()  # the list leaves out the seconds
+    page = viewer.get(detail(log)).content.decode()
+    assert "2026-11-23 09:16:05" in page and "2026-11-23 09:17:01" in page and "2026-11-23 09:16:07" in page
+    assert "a.m." not in page and "Nov." not in page
+
+
+def test_a_message_without_callbacks_says_why_instead_of_an_empty_timeline(viewer):
+    page = viewer.get(detail(make_log(status=S.FAILED, error_code=5013))).content.decode()
+    assert "The platform did not take the message: no callback will come." in page
+    assert "engagelab-timeline" not in page
+    log = make_log(message_id="m-with-rows")
+    MessageEvent.objects.create(log=log, message_id="m-with-rows", event="sent", occurred_at=timezone.now())
+    page = viewer.get(detail(log)).content.decode()
+    assert "engagelab-timeline" in page and "no callback" not in page
+
+
+def test_the_list_counts_messages_and_is_titled_history(viewer):
+    make_log()
+    make_log()
+    page = viewer.get(LIST).content.decode()
+    assert "2 messages" in page and "2 message history" not in page
+    assert "<h1>Message history</h1>" in page
+
+
+def test_the_events_list_names_channels_as_people_do(viewer):
+    MessageEvent.objects.create(message_id="m", event="sent", channel="email", occurred_at=timezone.now())
+    page = viewer.get(EVENTS).content.decode()
+    assert "E-mail" in page and ">email<" not in page

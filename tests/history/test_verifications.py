@@ -195,7 +195,7 @@ def test_check_otp_raises_the_public_wrong_code_error(engagelab_simulator):
         check_otp(log.message_id, wrong_code(engagelab_simulator))
     error = info.value
     assert error.attempts_left == 4 and error.field == "code" and not error.operator
-    assert error.user_message == FAILURES["wrong_code"].user_message
+    assert str(error.user_message) == "This code is not right. You can try 4 more times."
     assert error.as_validation_error().error_dict["code"][0].code == "wrong_code"
     assert check_otp(log.message_id, engagelab_simulator.platform.last_code(PHONE)) is None
 
@@ -207,3 +207,16 @@ def test_the_log_a_send_returns_knows_its_recipient_even_when_hashed(engagelab_s
     assert MessageLog.objects.get(pk=log.pk).recipient is None, "a row read back holds only the hash"
     configure(settings, HASH_RECIPIENTS=False)
     assert MessageLog.objects.get(pk=send_otp("bob@example.com").pk).recipient == "bob@example.com"
+
+
+@pytest.mark.parametrize(
+    ("left", "text"),
+    [
+        (3, "This code is not right. You can try 3 more times."),
+        (1, "This code is not right. You can try 1 more time."),
+        (0, "This code is not right, and that was the last try. Please request a new code."),
+    ],
+)
+def test_the_wrong_code_text_says_how_many_tries_are_left(left, text):
+    assert str(WrongCodeError(attempts_left=left).user_message) == text
+    assert str(WrongCodeError().user_message) == str(FAILURES["wrong_code"].user_message), "no count: the table's text"

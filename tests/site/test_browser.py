@@ -11,7 +11,7 @@ import time
 import pytest
 
 from django_engagelab_otp.errors import ERROR_CODES
-from django_engagelab_otp.forms import WRONG_CODE
+from django_engagelab_otp.exceptions import wrong_code_message
 from tests.support.browser import shot
 from tests.support.constants import PHONE
 from tests.support.demo import DemoRun
@@ -70,7 +70,7 @@ def test_browser_walks_the_demo(chromium, demo):
     wrong = "000000" if code != "000000" else "111111"
     page.fill("#id_code", wrong)
     page.click("button[type=submit]")
-    assert page.locator("#id_code_error").inner_text().strip() == str(WRONG_CODE)
+    assert page.locator("#id_code_error").inner_text().strip() == str(wrong_code_message(4))
     shot(page, "04-wrong-code")
     page.fill("#id_code", code)
     page.click("button[type=submit]")

@@ -13,8 +13,7 @@ from django.contrib.auth.hashers import check_password
 from django.test import override_settings
 
 from django_engagelab_otp.errors import ERROR_CODES
-from django_engagelab_otp.exceptions import UNAVAILABLE
-from django_engagelab_otp.forms import WRONG_CODE
+from django_engagelab_otp.exceptions import UNAVAILABLE, wrong_code_message
 from django_engagelab_otp.models import MessageLog
 from example_project import settings as example_settings
 from example_project.views import PENDING, VERIFIED
@@ -99,7 +98,7 @@ def test_request_then_verify_then_success(client, api):
     api.post(API + "verifications", json={"message_id": "msg-7f3a9c", "verify_code": "000000", "verified": False})
     response = client.post("/verify/", {"code": "000000"})
     assert response.status_code == 200
-    assert escaped(WRONG_CODE) in page(response)
+    assert escaped(wrong_code_message(4)) in page(response)
 
     verified = {"message_id": "msg-7f3a9c", "verify_code": "482910", "verified": True}
     api.replace("POST", API + "verifications", json=verified)
