@@ -33,7 +33,7 @@ from django_ratelimit.core import get_usage
 from .conf import otp_settings
 from .errors import failure
 from .exceptions import EngageLabError, ThrottledError
-from .limits_cache import PREFIX, cache_errors, cache_key, limits_cache
+from .limits_cache import PREFIX, cache_errors, cache_keys, limits_cache
 from .privacy import mailbox, mask_recipient, stored_recipient
 
 logger = logging.getLogger("django_engagelab_otp.limits")
@@ -90,8 +90,9 @@ def claim_send(recipient: str, template_id: str) -> SendClaim:
         cache = limits_cache()
         cooldown = otp_settings.RESEND_COOLDOWN
         if cooldown > 0:
-            claim.cooldown_key = cache_key("cooldown", f"{template_id}\n{mailbox(recipient)}")
-            claim.token = _claim_cooldown(cache, claim.cooldown_key, cooldown, recipient)
+            keys = cache_keys("cooldown", f"{template_id}\n{mailbox(recipient)}")
+            claim.cooldown_key = keys[0]
+            claim.token = _claim_cooldown(cache, keys, cooldown, recipient)
         limit = otp_settings.DAILY_LIMIT
         if limit > 0:
             try:
@@ -102,7 +103,12 @@ def claim_send(recipient: str, template_id: str) -> SendClaim:
     return claim
 
 
-def _claim_cooldown(cache: BaseCache, key: str, seconds: float, recipient: str) -> str:
+def _claim_cooldown(cache: BaseCache, keys: list[str], seconds: float, recipient: str) -> str:
+    """Claim ``keys[0]``; the other keys are where a cooldown started before a ``SECRET_KEY`` rotation is held."""
+    key, *former = keys
+    earlier = cache.get_many(former) if former else {}
+    if earlier:
+        raise _refuse("cooldown", _left(next(iter(earlier.values())), seconds), recipient)
     token = secrets.token_hex(8)
     for _try in range(_CLAIM_TRIES):
         expires_at = time.time() + seconds
@@ -110,9 +116,13 @@ def _claim_cooldown(cache: BaseCache, key: str, seconds: float, recipient: str) 
             return token
         held = cache.get(key)
         if held is not None:  # else it expired between add and get: claim again
-            wait = held[0] - time.time() if isinstance(held, tuple) else seconds
-            raise _refuse("cooldown", wait, recipient)
+            raise _refuse("cooldown", _left(held, seconds), recipient)
     raise _refuse("cooldown", seconds, recipient)
+
+
+def _left(held: object, seconds: float) -> float:
+    """Seconds left of a held cooldown (a value this code did not write: the whole cooldown)."""
+    return held[0] - time.time() if isinstance(held, tuple) else seconds
 
 
 def _count_today(cache: BaseCache, recipient: str, limit: int) -> str | None:
@@ -120,14 +130,16 @@ def _count_today(cache: BaseCache, recipient: str, limit: int) -> str | None:
     now = time.time()
     day = int(now // DAY)
     left = (day + 1) * DAY - now
-    key = cache_key("daily", mailbox(recipient)) + f":{day}"
+    key, *former = [f"{name}:{day}" for name in cache_keys("daily", mailbox(recipient))]
+    # Today's messages counted before a SECRET_KEY rotation, under an old key.
+    earlier = sum(n for n in cache.get_many(former).values() if isinstance(n, int)) if former else 0
     for _try in range(_CLAIM_TRIES):
         cache.add(key, 0, timeout=math.ceil(left) + 60)
         try:
             count = cache.incr(key)
         except ValueError:  # expired (or never kept: DummyCache) between add and incr
             continue
-        if count > limit:
+        if count + earlier > limit:
             cache.decr(key)
             raise _refuse("daily", left, recipient)
         return key

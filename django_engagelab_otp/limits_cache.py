@@ -16,7 +16,7 @@ from django.core.cache import BaseCache, caches
 from .conf import otp_settings
 from .errors import failure
 from .exceptions import EngageLabError
-from .privacy import keyed_hash
+from .privacy import keyed_hash, keyed_hashes
 
 PREFIX = "engagelab_otp:"
 
@@ -27,7 +27,20 @@ def limits_cache() -> BaseCache:
 
 def cache_key(kind: str, value: str) -> str:
     """The cache key of ``kind`` for ``value`` (hashed: a cache dump must not list phone numbers)."""
-    return f"{PREFIX}{kind}:{keyed_hash(value, 'limits')[:40]}"
+    return _key(kind, keyed_hash(value, "limits"))
+
+
+def cache_keys(kind: str, value: str) -> list[str]:
+    """:func:`cache_key`, then the keys ``value`` had under ``SECRET_KEY_FALLBACKS``.
+
+    A cooldown or a count started before ``SECRET_KEY`` was rotated is kept
+    under an old key until it expires; it must still hold.
+    """
+    return [_key(kind, digest) for digest in keyed_hashes(value, "limits")]
+
+
+def _key(kind: str, digest: str) -> str:
+    return f"{PREFIX}{kind}:{digest[:40]}"
 
 
 @contextmanager

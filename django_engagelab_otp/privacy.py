@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import phonenumbers
+from django.conf import settings
 from django.utils.crypto import salted_hmac
 
 from .conf import otp_settings
@@ -88,14 +89,27 @@ def mask_recipient(value: str) -> str:
 # ------------------------------------------------------------------ keyed hashes
 
 
-def keyed_hash(value: str, purpose: str) -> str:
-    """HMAC-SHA256 of ``value`` (hex) with a key derived from ``SECRET_KEY`` for ``purpose``.
+def keyed_hash(value: str, purpose: str, *, secret: str | bytes | None = None) -> str:
+    """HMAC-SHA256 of ``value`` (hex) with a key derived from ``SECRET_KEY`` (or ``secret``) for ``purpose``.
 
     Phone numbers are few enough to be hashed one by one: a plain hash would
     hide nothing, a keyed one cannot be reversed without the site's key.
     Each purpose has its own key, so one hash tells nothing about another.
+    What is written is keyed with ``SECRET_KEY`` alone; lookups use :func:`keyed_hashes`.
     """
-    return salted_hmac(f"django_engagelab_otp.{purpose}", value, algorithm="sha256").hexdigest()
+    return salted_hmac(f"django_engagelab_otp.{purpose}", value, secret=secret, algorithm="sha256").hexdigest()
+
+
+def keyed_hashes(value: str, purpose: str) -> list[str]:
+    """:func:`keyed_hash` under ``SECRET_KEY``, then under each of ``SECRET_KEY_FALLBACKS``, each once.
+
+    For finding what was written before the key was rotated (hashed rows,
+    cooldowns, callback rows), as Django's own signing does. Without
+    fallbacks, one hash: lookups cost nothing more.
+    """
+    hashes = [keyed_hash(value, purpose)]
+    hashes += [keyed_hash(value, purpose, secret=key) for key in settings.SECRET_KEY_FALLBACKS]
+    return list(dict.fromkeys(hashes))
 
 
 def hash_recipient(value: str) -> str:
@@ -105,15 +119,22 @@ def hash_recipient(value: str) -> str:
     without regard to case afterwards, and ``Bob@`` and ``bob@`` are one
     mailbox nearly everywhere.
     """
-    return HASH_PREFIX + keyed_hash(value.lower() if "@" in value else value, "recipient")
+    return HASH_PREFIX + keyed_hash(_hashed_form(value), "recipient")
+
+
+def _hashed_form(value: str) -> str:
+    return value.lower() if "@" in value else value
 
 
 def mailbox(value: str) -> str:
     """The mailbox a normalized recipient reaches, for counting what it receives.
 
-    E-mail addresses in lower case and without a ``+tag`` (``Bob+1@x.com`` →
-    ``bob@x.com``): varying them must not get around a limit. Phone numbers
-    are already one form (E.164).
+    ``value`` is what :func:`.validation.recipient` returns: an e-mail address
+    is already in its canonical form (domain in punycode, no needless quotes),
+    so ``"bob"@Bücher.example`` and ``bob@xn--bcher-kva.example`` count as one.
+    On top of that the local part goes to lower case and loses its ``+tag``
+    (``Bob+1@x.com`` → ``bob@x.com``): not certainly one mailbox, but varying
+    them must not get around a limit. Phone numbers are already one form (E.164).
     """
     if "@" not in value:
         return value
@@ -130,19 +151,33 @@ def stored_recipient(value: str) -> str:
     return hash_recipient(value) if otp_settings.HASH_RECIPIENTS else value
 
 
-def recipient_lookup(typed: str) -> str | None:
+def recipient_lookup(typed: Any) -> str | None:
     """What ``MessageLog.to`` holds for the recipient a person typed, under the current settings.
 
     ``typed`` is read like a recipient given to ``send_otp`` (any usual phone
     format, ``DEFAULT_REGION`` for national numbers, ``00`` or nothing for
-    ``+``; e-mail addresses with their domain in lower case); ``None`` when it
-    is not a complete recipient. With ``HASH_RECIPIENTS`` the answer is the
-    keyed hash, so only exact searches can match: a hash has no prefix to
-    search. The hash depends on ``SECRET_KEY``: rows written under an older
-    key (``SECRET_KEY_FALLBACKS``) are not found.
+    ``+``; e-mail addresses in their canonical form); ``None`` when it is not
+    a complete recipient. With ``HASH_RECIPIENTS`` the answer is the keyed
+    hash, so only exact searches can match: a hash has no prefix to search.
+    Rows written before ``SECRET_KEY`` was rotated hold another hash: search
+    with :func:`recipient_lookups`.
+    """
+    return next(iter(recipient_lookups(typed)), None)
+
+
+def recipient_lookups(typed: Any) -> list[str]:
+    """Every value ``MessageLog.to`` may hold for what a person typed: :func:`recipient_lookup`'s first.
+
+    With ``HASH_RECIPIENTS``, also the hashes under ``SECRET_KEY_FALLBACKS``
+    (rows written before the key was rotated). Empty when ``typed`` is not a
+    complete recipient.
     """
     value = read_recipient(typed)
-    return None if value is None else stored_recipient(value)
+    if value is None:
+        return []
+    if not otp_settings.HASH_RECIPIENTS:
+        return [value]
+    return [HASH_PREFIX + digest for digest in keyed_hashes(_hashed_form(value), "recipient")]
 
 
 def read_recipient(text: Any) -> str | None:

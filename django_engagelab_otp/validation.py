@@ -15,11 +15,11 @@ from typing import Any
 
 import phonenumbers
 from django.core.exceptions import ValidationError
-from django.core.validators import EmailValidator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from .conf import LANGUAGES, NUMBER_TYPES, otp_settings
+from .email_address import canonical_email
 from .exceptions import InvalidInputError
 
 MAX_TEMPLATE_ID = 128
@@ -35,7 +35,6 @@ PHONE_EXAMPLE = "+86 187 0123 5678"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _MESSAGE_ID = re.compile(r"[A-Za-z0-9_.:-]+")
 _CODE = re.compile(r"[A-Za-z0-9]{4,10}")
-_email = EmailValidator()
 
 
 def _text(value: Any, field: str, label: str) -> str:
@@ -57,14 +56,15 @@ def _has_invisible(value: str) -> bool:
 
 
 def recipient(value: Any, *, region: str | None = None) -> str:
-    """An e-mail address, or a phone number returned in E.164 (``+8618701235678``).
+    """An e-mail address in its canonical form (:func:`.email_address.canonical_email`), or a phone
+    number returned in E.164 (``+8618701235678``).
 
     Numbers without ``+country`` are read in ``region`` when one is given.
     Phone numbers must also be a destination the settings allow (:func:`destination`).
     """
     text = _recipient_text(value)
     if "@" in text:
-        return _email_address(text)
+        return canonical_email(text)
     number = _parse_phone(text, region)
     destination(number)
     return _e164(number)
@@ -73,7 +73,7 @@ def recipient(value: Any, *, region: str | None = None) -> str:
 def normalize_recipient(value: Any, *, region: str | None = None) -> str:
     """Like :func:`recipient` without the destination rules: for finding what was sent, not for sending."""
     text = _recipient_text(value)
-    return _email_address(text) if "@" in text else _e164(_parse_phone(text, region))
+    return canonical_email(text) if "@" in text else _e164(_parse_phone(text, region))
 
 
 def _recipient_text(value: Any) -> str:
@@ -81,15 +81,6 @@ def _recipient_text(value: Any) -> str:
     if len(value) > 320:
         raise InvalidInputError(_("The recipient is too long."), field="to")
     return value
-
-
-def _email_address(value: str) -> str:
-    try:
-        _email(value)
-    except ValidationError:
-        raise InvalidInputError(_("Enter a valid e-mail address."), field="to") from None
-    local, _at, domain = value.rpartition("@")
-    return f"{local}@{domain.lower()}"
 
 
 def _parse_phone(value: str, region: str | None) -> phonenumbers.PhoneNumber:
@@ -277,7 +268,8 @@ def validate_recipient(value: Any) -> str:
     """The recipient as the services send to it, or a ``ValidationError`` a form can show.
 
     A phone number comes back in E.164 (national numbers read in
-    ``DEFAULT_REGION``), an e-mail address with its domain in lower case; the
+    ``DEFAULT_REGION``), an e-mail address in its canonical form (domain in
+    lower-case punycode, no needless quotes, within RFC 5321's lengths); the
     destination rules (countries, number types) apply, as they do when
     sending. Usable as a Django field validator too (its return value is then
     ignored)::

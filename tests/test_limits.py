@@ -89,6 +89,23 @@ def test_variants_of_one_mailbox_share_its_limits(api, again):
     assert requests_to(api) == 2
 
 
+@pytest.mark.parametrize(
+    ("first", "again"),
+    [
+        ('"bob"@example.com', "bob@example.com"),
+        ("bob@EXAMPLE.com", '"bob"@example.com'),
+        ("bob@bücher.example", "bob@xn--bcher-kva.example"),
+        ("Bob@XN--BCHER-KVA.example", '"bob"@Bücher.Example'),
+    ],
+)
+def test_spellings_of_one_address_share_its_cooldown(api, first, again):
+    accept(api)
+    send_otp(first)
+    with pytest.raises(ThrottledError):
+        send_otp(again)
+    assert requests_to(api) == 1
+
+
 def test_an_accepted_send_keeps_the_cooldown_also_across_kinds_of_one_template(api):
     accept(api)
     accept(api, "codes")

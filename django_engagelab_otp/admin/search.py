@@ -4,7 +4,8 @@ A term can be a message id (matched exactly) or a recipient: a phone number in
 any usual format (``+86 187-0123-5678``, ``0086 18701235678``, ``(+86) 187
 0123 5678``) or an e-mail address, read the way the services read what they
 send and matched exactly against what the history stores
-(:func:`privacy.recipient_lookup`, which also knows about hashed recipients).
+(:func:`privacy.recipient_lookups`, which also knows about hashed recipients,
+those hashed before a ``SECRET_KEY`` rotation included).
 A partial number or address matches by prefix. Every lookup is an equality
 or a ``LIKE 'prefix%'`` that the recipient index serves: never ``%term%``.
 """
@@ -18,7 +19,7 @@ from django.db.models import Q
 from .. import validation
 from ..conf import otp_settings
 from ..exceptions import InvalidInputError
-from ..privacy import recipient_lookup
+from ..privacy import recipient_lookups
 
 # What people put between the digits of a phone number.
 _PHONE = re.compile(r"^[+\d\s().\-/]+$")
@@ -50,9 +51,11 @@ def _is_message_id(term: str) -> bool:
 
 
 def recipient_filter(term: str) -> Q | None:
-    stored = recipient_lookup(term)
-    if stored is not None:
-        return Q(to=stored)
+    stored = recipient_lookups(term)
+    if len(stored) > 1:  # hashed under SECRET_KEY and its fallbacks
+        return Q(to__in=stored)
+    if stored:
+        return Q(to=stored[0])
     phone = _PHONE.match(term) is not None
     if otp_settings.HASH_RECIPIENTS:
         return None  # a keyed hash has no prefix to search by

@@ -22,7 +22,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from functools import partial
@@ -100,15 +100,15 @@ def _apply(
     events: Iterable[CallbackEvent], recheck: AbstractSet[str] = frozenset(), *, using: str | None = None
 ) -> tuple[Summary, set[str]]:
     """One transaction; also replays the ``recheck`` messages from their stored rows. Returns the unknown ids too."""
+    database = using or router.db_for_write(MessageEvent)
     unique: dict[tuple, CallbackEvent] = {}
-    for event in events:
+    for event in _as_stored(list(events), database):
         unique.setdefault(event.key, event)
     batch = list(unique.values())
     statuses = [event for event in batch if isinstance(event, MessageStatusEvent)]
     others = [event for event in batch if not isinstance(event, MessageStatusEvent)]
     outbox: list[tuple[Signal, dict[str, Any]]] = []
     summary = Summary(events=len(batch))
-    database = using or router.db_for_write(MessageEvent)
     with transaction.atomic(using=database):
         logs = _lock_logs({event.message_id for event in batch if event.message_id} | recheck, database)
         moving = {event.message_id for event in statuses if event.message_id in logs} | (recheck & logs.keys())
@@ -136,6 +136,39 @@ def _apply(
 
 
 # --------------------------------------------------------------------- reading
+
+
+def _as_stored(events: list[CallbackEvent], database: str) -> list[CallbackEvent]:
+    """The events, those stored before a ``SECRET_KEY`` rotation with the discriminator they were stored under.
+
+    A discriminator is a keyed hash: retried after a rotation, a row gets
+    another one and would be stored (and billed, and announced) twice. Given
+    its stored discriminator back, it is the duplicate it is: the unique
+    constraint ignores it and the replay sees one row. Rows are only ever
+    stored under the current key, so the constraint keeps its meaning. One
+    query, and only with ``SECRET_KEY_FALLBACKS``.
+    """
+    former = {value for event in events for value in event.former_discriminators}
+    if not former:
+        return events
+    stored = set(
+        MessageEvent.objects.using(database)
+        .filter(
+            kind__in={event.kind for event in events},
+            occurred_at__in={event.occurred_at for event in events},
+            discriminator__in=former,
+        )
+        .values_list("kind", "message_id", "event", "occurred_at", "discriminator")
+    )
+    return [_with_stored_discriminator(event, stored) for event in events]
+
+
+def _with_stored_discriminator(event: CallbackEvent, stored: AbstractSet[tuple]) -> CallbackEvent:
+    *same_row, _current = event.key
+    for value in event.former_discriminators:
+        if (*same_row, value) in stored:
+            return replace(event, discriminator=value)
+    return event
 
 
 def _lock_logs(message_ids: set[str], database: str) -> dict[str, MessageLog]:

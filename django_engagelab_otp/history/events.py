@@ -39,6 +39,9 @@ class CallbackEvent:
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     #: Tells apart rows of one kind, message, event and second (see ``MessageEvent.discriminator``).
     discriminator: str = field(default="", repr=False)
+    #: The discriminators this row had under ``SECRET_KEY_FALLBACKS`` (a keyed hash changes with the
+    #: key): a row stored before a rotation and retried after it is recognised by one of them.
+    former_discriminators: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
     # Every kind also has ``event`` (the status or event name stored in
     # ``MessageEvent.event``) and ``message_id`` ("" for kinds about no message).

@@ -22,7 +22,7 @@ from django.conf import settings
 from django.utils import timezone as dj_timezone
 
 from ..models import MessageEvent
-from ..privacy import keyed_hash
+from ..privacy import keyed_hashes
 from .events import CallbackEvent, MessageStatusEvent, NotificationEvent, SystemEvent, UplinkEvent
 from .lifecycle import normalize
 
@@ -70,22 +70,25 @@ def parse_row(row: Any, *, clean: bool = True, stored: str | None = None) -> Cal
         return replace(_event(row), discriminator=stored)
     row = _sanitize(row, clean)
     event = _event(row)
-    return replace(event, discriminator=_discriminator(event, row))
+    current, *former = _discriminators(event, row)
+    return replace(event, discriminator=current, former_discriminators=tuple(former))
 
 
-def _discriminator(event: CallbackEvent, row: dict[str, Any]) -> str:
+def _discriminators(event: CallbackEvent, row: dict[str, Any]) -> list[str]:
     """What tells this row from another of the same kind, message, event and second (a keyed hash).
 
     A status: its recipient and channel (one message may go to several
     numbers). Another kind: its own part of the row (two template reviews in
     one second differ in their data). A retried row gives the same value.
+    Under ``SECRET_KEY`` first, then under its fallbacks (the values the row
+    had before a rotation).
     """
     if isinstance(event, MessageStatusEvent):
         part: Any = [event.to, event.channel]
     else:
         part = {name: row.get(name) for name in _OWN_PARTS}
     text = json.dumps(part, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return keyed_hash(text, "callback-row")[:32]
+    return [digest[:32] for digest in keyed_hashes(text, "callback-row")]
 
 
 #: The part of a row that is the event itself (the rest is envelope: server, itime).

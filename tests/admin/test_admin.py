@@ -23,6 +23,7 @@ from django_engagelab_otp.admin.paginator import EstimatedCountPaginator
 from django_engagelab_otp.admin.search import search_filter
 from django_engagelab_otp.models import FAILURE_STATUSES, FINAL_STATUSES, OPEN, MessageEvent, MessageLog
 from tests.support.constants import API
+from tests.support.settings import engagelab
 
 pytestmark = pytest.mark.django_db
 
@@ -274,6 +275,16 @@ def test_search_by_email(viewer):
     assert shown(viewer.get(LIST, {"q": "Bob@Example.COM"})) == [wanted.pk]
     assert shown(viewer.get(LIST, {"q": "bobby@EXAMPLE"})) == [other.pk]
     assert shown(viewer.get(LIST, {"q": "bobby"})) == [other.pk]
+
+
+@pytest.mark.parametrize("term", ["bob@Bücher.example", '"bob"@XN--BCHER-KVA.example', "bob@xn--bcher-kva.example"])
+def test_search_by_email_reads_it_in_its_canonical_form(viewer, term):
+    wanted = make_log(to="bob@xn--bcher-kva.example", send_channel="email")
+    make_log(to="bob@example.com", send_channel="email")
+    assert shown(viewer.get(LIST, {"q": term})) == [wanted.pk]
+    with engagelab(HASH_RECIPIENTS=True):
+        hashed = make_log(to=privacy.hash_recipient("bob@xn--bcher-kva.example"), send_channel="email")
+        assert shown(viewer.get(LIST, {"q": term})) == [hashed.pk]
 
 
 def test_search_by_exact_message_id(viewer):
