@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import random
+import re
 import threading
 import time
 import weakref
@@ -25,11 +26,12 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError, ProtocolError
 
-from .. import __version__
+from .. import __version__, strict_json
 from ..conf import DEFAULTS, SETTINGS, Invalid
 from ..errors import error_for, failure
 from ..exceptions import EngageLabError, InvalidInputError
 from ..privacy import SENSITIVE_PARAMS, scrub
+from ..strict_json import whole_number
 from .base import Params, SendResult, VerifyResult
 
 logger = logging.getLogger("django_engagelab_otp.backends.http")
@@ -39,6 +41,9 @@ USER_AGENT = f"django-engagelab-otp/{__version__}"
 MAX_ERROR_TEXT = 500
 
 Timeout = float | tuple[float, float]
+
+#: A message id as the platform writes them, and as the history's column (64 characters) holds them.
+_MESSAGE_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 
 # requests errors raised before anything is sent because the URL cannot be used.
 _BAD_URL = (
@@ -188,7 +193,7 @@ class HTTPBackend:
         verified = data.get("verified") if isinstance(data, dict) else None
         if not isinstance(verified, bool):
             raise failure("malformed", "verification answer without a boolean 'verified'", http_status=200)
-        return VerifyResult(message_id=str(data.get("message_id") or message_id), verified=verified)
+        return VerifyResult(message_id=_message_id(data) or message_id, verified=verified)
 
     def list_templates(self) -> list[dict[str, Any]]:
         """GET /v1/template-configs."""
@@ -216,12 +221,12 @@ class HTTPBackend:
 
     def _send(self, path: str, body: dict[str, Any], secrets: Iterable[str]) -> SendResult:
         data = self._request("POST", path, body, secrets=secrets)
-        if not isinstance(data, dict) or not data.get("message_id"):
+        message_id = _message_id(data)
+        if message_id is None:
             # The platform said 200, so the message was probably sent: we just cannot tell its id.
-            raise failure("malformed", "send answer without message_id", http_status=200)
-        return SendResult(
-            message_id=str(data["message_id"]), send_channel=str(data.get("send_channel") or ""), raw=data
-        )
+            raise failure("malformed", "send answer without message_id, or with one that is no id", http_status=200)
+        channel = data.get("send_channel")
+        return SendResult(message_id=message_id, send_channel=channel if isinstance(channel, str) else "", raw=data)
 
     def _request(
         self, method: str, path: str, body: Any = None, *, idempotent: bool = False, secrets: Iterable[str] = ()
@@ -301,18 +306,30 @@ def _expect_dict(data: Any, *, idempotent: bool = False) -> dict[str, Any]:
 
 
 def _json(content: bytes) -> Any:
+    """The answer's JSON, or None when it has none (nested too deep for the stack included)."""
     try:
-        return json.loads(content) if content else None
+        return strict_json.loads(content) if content else None
     except ValueError:
         return None
 
 
-def _error_code(data: Any) -> int | None:
-    """The ``code`` of an error body (some proxies send it as text), or None."""
+def _message_id(data: Any) -> str | None:
+    """The answer's ``message_id`` when it is one (text or a number; what the history's column holds), or None."""
+    value = data.get("message_id") if isinstance(data, dict) else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    return value if isinstance(value, str) and _MESSAGE_ID.fullmatch(value) else None
+
+
+def _error_code(data: Any) -> int | float | None:
+    """The ``code`` of an error body when it is a number (some proxies send digits as text), or None.
+
+    The error table turns a number no code can be (negative, beyond 32 bits,
+    fractional) into no code; text that is no number means the body is not
+    the platform's.
+    """
     code = data.get("code") if isinstance(data, dict) else None
-    if isinstance(code, str) and code.strip().isdigit():
-        return int(code)
-    return code if isinstance(code, int) and not isinstance(code, bool) else None
+    return code if isinstance(code, float) else whole_number(code)
 
 
 def _parse(response: requests.Response, *, idempotent: bool, hidden: Sequence[str]) -> Any:
@@ -344,7 +361,9 @@ def _parse(response: requests.Response, *, idempotent: bool, hidden: Sequence[st
 
 def _platform_text(data: dict[str, Any], hidden: Sequence[str]) -> str:
     """The platform's error message, on one line, without anything we sent it in secret."""
-    text = " ".join(str(data.get("message") or "").split())
+    message = data.get("message")
+    # Only text or a number: str() of an answer's nested lists could exhaust the stack.
+    text = " ".join(str(message).split()) if isinstance(message, (str, int, float)) else ""
     return scrub(text, hidden)[:MAX_ERROR_TEXT]
 
 
