@@ -5,6 +5,13 @@ auth, JSON in and out, timeouts, and one retry loop for what the error table
 says is safe to repeat. Answers become result objects or an
 ``EngageLabError`` built from the error table. No ORM, no forms, no Django
 settings: construct it with arguments and use it anywhere.
+
+Its frames hold the credentials, the recipient and the code a request
+carries, and so do those of requests and urllib3 below them: every call is
+marked ``sensitive_variables()``, so that Django's error reports (``DEBUG``
+off) show none of their variables. The Basic token and the secrets scrubbed
+from the platform's texts are sealed (:mod:`..sealed`): not even a DEBUG
+page prints them.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from typing import Any
 from urllib.parse import quote, urljoin
 
 import requests
+from django.views.decorators.debug import sensitive_variables
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError, ProtocolError
 
@@ -31,6 +39,7 @@ from ..conf import DEFAULTS, SETTINGS, Invalid
 from ..errors import error_for, failure
 from ..exceptions import EngageLabError, InvalidInputError
 from ..privacy import SENSITIVE_PARAMS, scrub
+from ..sealed import SealedText, SealedTuple
 from ..strict_json import whole_number
 from .base import Params, SendResult, VerifyResult
 
@@ -58,7 +67,7 @@ class _HeaderAuth(requests.auth.AuthBase):
     """Sets the precomputed Basic header, and shows nothing of it in a repr."""
 
     def __init__(self, value: str) -> None:
-        self._value = value
+        self._value = SealedText(value)  # requests' and urllib3's frames hold it in their headers
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         request.headers["Authorization"] = self._value
@@ -83,6 +92,7 @@ class HTTPBackend:
     are what the retry backoff waits with and draws its jitter from (0 to 1).
     """
 
+    @sensitive_variables()
     def __init__(
         self,
         dev_key: str,
@@ -114,7 +124,7 @@ class HTTPBackend:
         token = base64.b64encode(f"{dev_key}:{dev_secret}".encode()).decode("ascii")
         self._auth = _HeaderAuth(f"Basic {token}")
         # Scrubbed from the platform's error texts, should it ever echo them.
-        self._hidden = (dev_secret, token)
+        self._hidden = SealedTuple((dev_secret, token))
         self._local = threading.local()
         self._lock = threading.Lock()
         self._sessions: weakref.WeakSet[requests.Session] = weakref.WeakSet()
@@ -167,6 +177,7 @@ class HTTPBackend:
 
     # ------------------------------------------------------------------ endpoints
 
+    @sensitive_variables()
     def send_message(
         self, to: str, template_id: str, *, language: str | None = None, params: Params = None
     ) -> SendResult:
@@ -174,11 +185,13 @@ class HTTPBackend:
         body = {"to": to, "template": _template(template_id, language, params)}
         return self._send("messages", body, _secret_params(params))
 
+    @sensitive_variables()
     def send_custom_message(self, to: str | Sequence[str], template_id: str, *, params: Params = None) -> SendResult:
         """POST /v1/custom-messages: custom template content, one or several recipients."""
         body = {"to": to if isinstance(to, str) else list(to), "template": _template(template_id, None, params)}
         return self._send("custom-messages", body, _secret_params(params))
 
+    @sensitive_variables()
     def send_code(
         self, to: str, code: str, template_id: str, *, language: str | None = None, params: Params = None
     ) -> SendResult:
@@ -186,6 +199,7 @@ class HTTPBackend:
         body = {"to": to, "code": code, "template": _template(template_id, language, params)}
         return self._send("codes", body, [code, *_secret_params(params)])
 
+    @sensitive_variables()
     def verify(self, message_id: str, code: str) -> VerifyResult:
         """POST /v1/verifications: check a code typed by the user."""
         body = {"message_id": message_id, "verify_code": code}
@@ -228,6 +242,7 @@ class HTTPBackend:
         channel = data.get("send_channel")
         return SendResult(message_id=message_id, send_channel=channel if isinstance(channel, str) else "", raw=data)
 
+    @sensitive_variables()  # and every frame below: requests' and urllib3's hold the headers and the body
     def _request(
         self, method: str, path: str, body: Any = None, *, idempotent: bool = False, secrets: Iterable[str] = ()
     ) -> Any:
@@ -237,7 +252,7 @@ class HTTPBackend:
         failure to connect, a 503 without a body, codes 1000 and 5016), or any
         failure of an ``idempotent`` call (reading templates).
         """
-        hidden = (*self._hidden, *secrets)
+        hidden = SealedTuple((*self._hidden, *secrets))
         attempt = 0
         while True:
             try:
