@@ -238,7 +238,7 @@ def test_itime_in_milliseconds_is_understood(client):
 # ------------------------------------------------------------------ fuzzing
 
 _text = st.text(st.characters(exclude_categories=[]), max_size=12) | st.sampled_from(
-    ["", "sms", "whatsapp", "delivered", "sent_fail", "verified", "m-fuzz", "\x00", "\ud800", "USD"]
+    ["", "sms", "whatsapp", "delivered", "sent_fail", "verified", "m-fuzz", "\x00", "\ud800", "USD", *NOT_ASCII_DIGITS]
 )
 _scalar = (
     st.none()
