@@ -2,10 +2,11 @@
 
     .venv/bin/python bench/reliability.py
 
-Runs ``tests/proofs/test_bad_input.py``, ``test_faults.py``, ``test_concurrency.py``
-and ``test_secrets.py`` with pytest, on PostgreSQL when a server answers at
-``PG_URL`` (default ``postgres://postgres@127.0.0.1:5432/test``, as ``make
-test``) and on SQLite otherwise, where the concurrency test does not run.
+Runs ``tests/proofs/test_bad_input.py``, ``test_faults.py``, ``test_concurrency.py``,
+``test_secrets.py``, ``test_hostile_answers.py`` and ``test_error_reports.py`` with
+pytest, on PostgreSQL when a server answers at ``PG_URL`` (default
+``postgres://postgres@127.0.0.1:5432/test``, as ``make test``) and on SQLite
+otherwise, where the concurrency test does not run.
 Each proof test records its figures (``record_property("proof", {...})``);
 this module, loaded into that pytest run as a plugin, collects them from the
 test reports, and then prints the totals. The exit status is 1 when a test
@@ -31,6 +32,8 @@ SUITES = {
     "faults": "tests/proofs/test_faults.py",
     "concurrency": "tests/proofs/test_concurrency.py",
     "secrets": "tests/proofs/test_secrets.py",
+    "hostile": "tests/proofs/test_hostile_answers.py",
+    "reports": "tests/proofs/test_error_reports.py",
 }
 PG_URL = os.environ.get("PG_URL", "postgres://postgres@127.0.0.1:5432/test")
 #: Where the plugin writes what it collected (set by main() for the pytest run).
@@ -109,6 +112,13 @@ def figures(collected: dict[str, list[Any]]) -> dict[str, dict[str, Any]]:
         },
         "concurrency": {"tests": _count(outcomes, "concurrency")},
         "secrets": {"tests": _count(outcomes, "secrets")},
+        "hostile": _hostile(by_suite["hostile"], _count(outcomes, "hostile")),
+        "reports": {
+            "reports": len(by_suite["reports"]),
+            "places": _sum(by_suite["reports"], "places"),
+            "leaks": _sum(by_suite["reports"], "leaks"),
+            "tests": _count(outcomes, "reports"),
+        },
     }
     for row in by_suite["concurrency"]:
         result["concurrency"].update({key: value for key, value in row.items() if key != "suite"})
@@ -117,12 +127,28 @@ def figures(collected: dict[str, list[Any]]) -> dict[str, dict[str, Any]]:
     return result
 
 
+def _hostile(rows: list[dict[str, Any]], tests: Counter[str]) -> dict[str, Any]:
+    """Hostile answers: the cases met one by one, and the examples the fuzzers drew."""
+    cases = [row for row in rows if "fuzzed" not in row]
+    fuzzers = [row for row in rows if "fuzzed" in row]
+    return {
+        "cases": len({row["case"] for row in cases}),
+        "entry points": len({row["entry"] for row in cases}),
+        "calls": len(cases),
+        "fuzzed": {row["case"].removeprefix("fuzz:"): int(row["fuzzed"]) for row in fuzzers},
+        "errors": _sum(cases, "errors"),
+        "pending": _sum(cases, "pending"),
+        "tests": tests,
+    }
+
+
 def _line(label: str, value: Any) -> str:
     return f"  {label:<37}{value:,}" if isinstance(value, int) else f"  {label:<37}{value}"
 
 
 def render(result: dict[str, dict[str, Any]], database: str, seconds: float) -> str:
     bad, faults, load, scan = (result[name] for name in ("bad_input", "faults", "concurrency", "secrets"))
+    hostile, reports = result["hostile"], result["reports"]
     lines = [
         f"Reliability figures ({database}; {seconds:.0f} s)",
         "",
@@ -167,7 +193,23 @@ def render(result: dict[str, dict[str, Any]], database: str, seconds: float) -> 
         ]
     else:
         lines.append("  no figures recorded")
-    lines += ["", "Tests"]
+    fuzzed = hostile["fuzzed"]
+    lines += [
+        "",
+        "Hostile answers (tests/proofs/test_hostile_answers.py)",
+        _line("cases tried", f"{hostile['cases']:,} distinct, through {hostile['entry points']} entry points"),
+        _line("calls", hostile["calls"]),
+        _line("fuzzed examples", ", ".join(f"{count:,} {name}" for name, count in sorted(fuzzed.items())) or "none"),
+        _line("500s", hostile["errors"]),
+        _line("rows left pending", hostile["pending"]),
+        "",
+        "Error reports (tests/proofs/test_error_reports.py)",
+        _line("reports searched", reports["reports"]),
+        _line("pages, texts and mails searched", reports["places"]),
+        _line("leaks", reports["leaks"]),
+        "",
+        "Tests",
+    ]
     for name, path in SUITES.items():
         lines.append(_line(path, _tests(result[name]["tests"])))
     return "\n".join(lines)

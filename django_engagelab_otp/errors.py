@@ -170,16 +170,34 @@ ERROR_CODES: dict[int, ErrorCode] = {row.code: row for row in _PLATFORM_CODES if
 FAILURES: dict[str, ErrorCode] = {row.name: row for row in _FAILURES}
 
 
-def error_for(code: int | None, message: str = "", *, http_status: int | None = None, **kwargs: Any) -> EngageLabError:
+#: The largest code a history row holds: its column is a 32-bit integer on every database.
+MAX_CODE = 2**31 - 1
+
+
+def error_for(
+    code: int | float | None, message: str = "", *, http_status: int | None = None, **kwargs: Any
+) -> EngageLabError:
     """Build the exception for a platform error answer.
 
     A code outside the table (the platform may add some) is classed by its
     HTTP status, never retried, and shown to users as the generic message.
+    A number that cannot be a code (negative, beyond 32 bits, fractional) is
+    classed the same way, without a code: it is kept in the message only,
+    where no database column can refuse it and leave the send's row unsettled.
     """
+    usable = code is None or (isinstance(code, int) and 0 <= code <= MAX_CODE)
     row = ERROR_CODES.get(code) if isinstance(code, int) else None
     if row is None:
-        row = replace(FAILURES["unknown_5xx" if (http_status or 500) >= 500 else "unknown_4xx"], code=code)
+        unknown = FAILURES["unknown_5xx" if (http_status or 500) >= 500 else "unknown_4xx"]
+        row = replace(unknown, code=code if usable else None)
+    if not usable:
+        message = f"{message or row.description} (error code {_quoted(code)} is not one)"
     return row.exception(message, http_status=http_status, **kwargs)
+
+
+def _quoted(code: Any) -> str:
+    text = repr(code)
+    return text if len(text) <= 40 else text[:39] + "…"
 
 
 def failure(name: str, message: str = "", **kwargs: Any) -> EngageLabError:

@@ -19,6 +19,7 @@ from django import forms
 from django.http import HttpRequest
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_variables
 
 from . import limits, services, validation
 from .conf import LANGUAGES, otp_settings
@@ -61,6 +62,7 @@ class EngageLabErrorsMixin:
         """The platform call, made with valid data."""
         raise NotImplementedError
 
+    @sensitive_variables()  # the recipient and the code typed, in this frame and the services' below
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()  # type: ignore[misc]
         if not self.errors:  # type: ignore[attr-defined]
@@ -71,6 +73,7 @@ class EngageLabErrorsMixin:
                 self.add_engagelab_error(error)
         return cleaned
 
+    @sensitive_variables()
     def read(self, name: str, reader: Callable[[Any], Any]) -> Any:
         """A field's value read by ``reader`` (a :mod:`.validation` function), for ``clean_<name>()``."""
         try:
@@ -131,6 +134,7 @@ class SendOTPForm(EngageLabErrorsMixin, forms.Form):
     def clean_to(self) -> str:
         return self.read("to", partial(validation.recipient, region=otp_settings.DEFAULT_REGION))
 
+    @sensitive_variables()
     def call(self, cleaned: dict[str, Any]) -> None:
         language = cleaned.get("language") or None
         self.log = services.send_otp(cleaned["to"], self.template_id, language=language, params=self.params)
@@ -169,6 +173,7 @@ class VerifyOTPForm(EngageLabErrorsMixin, forms.Form):
     def clean_code(self) -> str:
         return self.read("code", validation.code)
 
+    @sensitive_variables()
     def call(self, cleaned: dict[str, Any]) -> None:
         services.check_otp(self.message_id, cleaned["code"])
         self.verified = True

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db import DatabaseError, transaction
 from django.dispatch import Signal
+from django.views.decorators.debug import sensitive_variables
 
 from . import limits, validation
 from .backends import Backend, SendResult, get_backend
@@ -31,6 +32,7 @@ from .signals import message_failed, message_sent, otp_verified
 logger = logging.getLogger("django_engagelab_otp")
 
 
+@sensitive_variables()  # hidden from error reports: this frame and those below (_send, its lambdas, the backend)
 def send_otp(
     to: str,
     template_id: str | None = None,
@@ -48,6 +50,7 @@ def send_otp(
     return _send(send, lambda backend: backend.send_message(send.to, send.template_id, **send.options))
 
 
+@sensitive_variables()
 def send_custom_message(
     to: str | Sequence[str],
     template_id: str,
@@ -68,6 +71,7 @@ def send_custom_message(
     return _send(send, lambda backend: backend.send_custom_message(send.to, send.template_id, params=send.params))
 
 
+@sensitive_variables()
 def send_code(
     to: str,
     code: str,
@@ -82,6 +86,7 @@ def send_code(
     return _send(send, lambda backend: backend.send_code(send.to, secret, send.template_id, **send.options))
 
 
+@sensitive_variables()
 def verify_otp(message_id: str, code: str) -> bool:
     """Check a code typed by the user against the platform's OTP for ``message_id``.
 
@@ -111,6 +116,7 @@ def verify_otp(message_id: str, code: str) -> bool:
     return verified
 
 
+@sensitive_variables()
 def check_otp(message_id: str, code: str) -> None:
     """:func:`verify_otp` for callers that prefer an exception: ``WrongCodeError`` for a wrong code.
 
@@ -214,6 +220,7 @@ def _send(send: _Send, call: Callable[[Backend], SendResult]) -> MessageLog:
     return log
 
 
+@sensitive_variables()  # runs after the commit, outside the send's frames
 def _catch_up(log: MessageLog, database: str) -> None:
     try:
         callbacks.catch_up(log, using=database)

@@ -4,7 +4,8 @@ One reader for the callbacks, the platform's answers and the simulator's
 requests: UTF-8 only (``json.loads`` would also guess UTF-16/32), no
 ``NaN``/``Infinity``, numbers too large for a float kept as their text, and
 every failure — nesting deep enough to exhaust the stack included — a
-``ValueError``.
+``ValueError``. :func:`whole_number` reads the integers such documents send,
+as numbers or as text.
 """
 
 from __future__ import annotations
@@ -30,3 +31,26 @@ def _no_constant(name: str) -> Any:
 def _finite_float(text: str) -> float | str:
     number = float(text)
     return number if math.isfinite(number) else text
+
+
+#: Digits a whole number sent as text may have: more than any column holds, far fewer than
+#: ``int()`` refuses (4,300) with an error of its own.
+MAX_DIGITS = 20
+
+
+def whole_number(value: Any) -> int | None:
+    """``value`` as an ``int`` when it is one: a JSON integer, or ASCII digits as text (``"5011"``); else None.
+
+    ``str.isdigit()`` is true for ``"²"`` and ``"①"``, which ``int()``
+    refuses, and ``int()`` also reads ``"٣"``, ``"1_000"`` and ``"+5"``:
+    digits from elsewhere are not numbers here. Booleans are not numbers either.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if 0 < len(text) <= MAX_DIGITS and text.isascii() and text.isdigit():
+            return int(text)
+    return None

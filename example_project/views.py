@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.utils.html import conditional_escape, format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 
 from django_engagelab_otp.conf import otp_settings
@@ -26,6 +27,8 @@ VERIFIED = "otp_verified"  # what the success page shows
 
 
 @require_http_methods(["GET", "POST"])
+@sensitive_post_parameters("to")
+@sensitive_variables()
 def request_code(request: HttpRequest) -> HttpResponse:
     form = SendOTPForm(request.POST if request.method == "POST" else None, request=request)
     if form.is_valid():
@@ -35,6 +38,8 @@ def request_code(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@sensitive_post_parameters("code")
+@sensitive_variables()
 def verify_code(request: HttpRequest) -> HttpResponse:
     pending = request.session.get(PENDING)
     if not pending:
@@ -52,6 +57,7 @@ def verify_code(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
+@sensitive_variables()
 def resend_code(request: HttpRequest) -> HttpResponse:
     pending = request.session.get(PENDING)
     if not pending:

@@ -68,6 +68,8 @@ def _levels(cl: Any) -> dict[str, Any]:
     field = cl.date_hierarchy
     year_param, month_param, day_param = f"{field}__year", f"{field}__month", f"{field}__day"
     year, month, day = (cl.params.get(name) for name in (year_param, month_param, day_param))
+    if not year:
+        month = day = None  # as Django's filter: a month or a day means nothing without its year
 
     def link(params: dict[str, Any]) -> str:
         return cl.get_query_string(params, [f"{field}__"])

@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from ..models import OPEN
+from ..strict_json import whole_number
 
 _WALK = """
 WITH RECURSIVE walk(value, n) AS (
@@ -88,6 +89,8 @@ class LostMessagesFilter(admin.SimpleListFilter):
     parameter_name = "lost"
     #: Minutes after which a message without final status counts as lost.
     thresholds = (15, 60, 24 * 60)
+    #: The longest a URL may ask for (ten years): beyond it the date arithmetic overflows.
+    max_minutes = 10 * 366 * 24 * 60
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         return [(str(minutes), _label(minutes)) for minutes in self.thresholds]
@@ -96,11 +99,11 @@ class LostMessagesFilter(admin.SimpleListFilter):
         value = self.value()
         if value is None:
             return queryset
-        try:
-            minutes = int(value)
-        except ValueError:
-            raise IncorrectLookupParameters(value) from None
-        since = timezone.now() - timedelta(minutes=max(minutes, 0))
+        minutes = whole_number(value)
+        if minutes is None or minutes > self.max_minutes:
+            # Django's answer to a bad filter value: back to the list, with ?e=1.
+            raise IncorrectLookupParameters(f"lost={value!r}")
+        since = timezone.now() - timedelta(minutes=minutes)
         return queryset.filter(OPEN, created_at__lt=since)
 
 

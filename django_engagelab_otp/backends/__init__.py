@@ -16,6 +16,7 @@ from typing import Any
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.utils.module_loading import import_string
+from django.views.decorators.debug import sensitive_variables
 
 from ..conf import SETTINGS, otp_settings
 from ..errors import failure
@@ -54,6 +55,7 @@ def backend_options() -> dict[str, Any]:
     }
 
 
+@sensitive_variables()  # the credentials, read from the settings or the environment
 def get_backend() -> Backend:
     """The configured backend (shared, thread-safe); ``ConfigurationError`` before any request when it cannot be."""
     global _current

@@ -5,6 +5,13 @@ auth, JSON in and out, timeouts, and one retry loop for what the error table
 says is safe to repeat. Answers become result objects or an
 ``EngageLabError`` built from the error table. No ORM, no forms, no Django
 settings: construct it with arguments and use it anywhere.
+
+Its frames hold the credentials, the recipient and the code a request
+carries, and so do those of requests and urllib3 below them: every call is
+marked ``sensitive_variables()``, so that Django's error reports (``DEBUG``
+off) show none of their variables. The Basic token and the secrets scrubbed
+from the platform's texts are sealed (:mod:`..sealed`): not even a DEBUG
+page prints them.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import json
 import logging
 import os
 import random
+import re
 import threading
 import time
 import weakref
@@ -22,14 +30,17 @@ from typing import Any
 from urllib.parse import quote, urljoin
 
 import requests
+from django.views.decorators.debug import sensitive_variables
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError, ProtocolError
 
-from .. import __version__
+from .. import __version__, strict_json
 from ..conf import DEFAULTS, SETTINGS, Invalid
 from ..errors import error_for, failure
 from ..exceptions import EngageLabError, InvalidInputError
 from ..privacy import SENSITIVE_PARAMS, scrub
+from ..sealed import SealedText, SealedTuple
+from ..strict_json import whole_number
 from .base import Params, SendResult, VerifyResult
 
 logger = logging.getLogger("django_engagelab_otp.backends.http")
@@ -39,6 +50,9 @@ USER_AGENT = f"django-engagelab-otp/{__version__}"
 MAX_ERROR_TEXT = 500
 
 Timeout = float | tuple[float, float]
+
+#: A message id as the platform writes them, and as the history's column (64 characters) holds them.
+_MESSAGE_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 
 # requests errors raised before anything is sent because the URL cannot be used.
 _BAD_URL = (
@@ -53,7 +67,7 @@ class _HeaderAuth(requests.auth.AuthBase):
     """Sets the precomputed Basic header, and shows nothing of it in a repr."""
 
     def __init__(self, value: str) -> None:
-        self._value = value
+        self._value = SealedText(value)  # requests' and urllib3's frames hold it in their headers
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         request.headers["Authorization"] = self._value
@@ -78,6 +92,7 @@ class HTTPBackend:
     are what the retry backoff waits with and draws its jitter from (0 to 1).
     """
 
+    @sensitive_variables()
     def __init__(
         self,
         dev_key: str,
@@ -109,7 +124,7 @@ class HTTPBackend:
         token = base64.b64encode(f"{dev_key}:{dev_secret}".encode()).decode("ascii")
         self._auth = _HeaderAuth(f"Basic {token}")
         # Scrubbed from the platform's error texts, should it ever echo them.
-        self._hidden = (dev_secret, token)
+        self._hidden = SealedTuple((dev_secret, token))
         self._local = threading.local()
         self._lock = threading.Lock()
         self._sessions: weakref.WeakSet[requests.Session] = weakref.WeakSet()
@@ -162,6 +177,7 @@ class HTTPBackend:
 
     # ------------------------------------------------------------------ endpoints
 
+    @sensitive_variables()
     def send_message(
         self, to: str, template_id: str, *, language: str | None = None, params: Params = None
     ) -> SendResult:
@@ -169,11 +185,13 @@ class HTTPBackend:
         body = {"to": to, "template": _template(template_id, language, params)}
         return self._send("messages", body, _secret_params(params))
 
+    @sensitive_variables()
     def send_custom_message(self, to: str | Sequence[str], template_id: str, *, params: Params = None) -> SendResult:
         """POST /v1/custom-messages: custom template content, one or several recipients."""
         body = {"to": to if isinstance(to, str) else list(to), "template": _template(template_id, None, params)}
         return self._send("custom-messages", body, _secret_params(params))
 
+    @sensitive_variables()
     def send_code(
         self, to: str, code: str, template_id: str, *, language: str | None = None, params: Params = None
     ) -> SendResult:
@@ -181,6 +199,7 @@ class HTTPBackend:
         body = {"to": to, "code": code, "template": _template(template_id, language, params)}
         return self._send("codes", body, [code, *_secret_params(params)])
 
+    @sensitive_variables()
     def verify(self, message_id: str, code: str) -> VerifyResult:
         """POST /v1/verifications: check a code typed by the user."""
         body = {"message_id": message_id, "verify_code": code}
@@ -188,7 +207,7 @@ class HTTPBackend:
         verified = data.get("verified") if isinstance(data, dict) else None
         if not isinstance(verified, bool):
             raise failure("malformed", "verification answer without a boolean 'verified'", http_status=200)
-        return VerifyResult(message_id=str(data.get("message_id") or message_id), verified=verified)
+        return VerifyResult(message_id=_message_id(data) or message_id, verified=verified)
 
     def list_templates(self) -> list[dict[str, Any]]:
         """GET /v1/template-configs."""
@@ -216,13 +235,14 @@ class HTTPBackend:
 
     def _send(self, path: str, body: dict[str, Any], secrets: Iterable[str]) -> SendResult:
         data = self._request("POST", path, body, secrets=secrets)
-        if not isinstance(data, dict) or not data.get("message_id"):
+        message_id = _message_id(data)
+        if message_id is None:
             # The platform said 200, so the message was probably sent: we just cannot tell its id.
-            raise failure("malformed", "send answer without message_id", http_status=200)
-        return SendResult(
-            message_id=str(data["message_id"]), send_channel=str(data.get("send_channel") or ""), raw=data
-        )
+            raise failure("malformed", "send answer without message_id, or with one that is no id", http_status=200)
+        channel = data.get("send_channel")
+        return SendResult(message_id=message_id, send_channel=channel if isinstance(channel, str) else "", raw=data)
 
+    @sensitive_variables()  # and every frame below: requests' and urllib3's hold the headers and the body
     def _request(
         self, method: str, path: str, body: Any = None, *, idempotent: bool = False, secrets: Iterable[str] = ()
     ) -> Any:
@@ -232,7 +252,7 @@ class HTTPBackend:
         failure to connect, a 503 without a body, codes 1000 and 5016), or any
         failure of an ``idempotent`` call (reading templates).
         """
-        hidden = (*self._hidden, *secrets)
+        hidden = SealedTuple((*self._hidden, *secrets))
         attempt = 0
         while True:
             try:
@@ -301,18 +321,30 @@ def _expect_dict(data: Any, *, idempotent: bool = False) -> dict[str, Any]:
 
 
 def _json(content: bytes) -> Any:
+    """The answer's JSON, or None when it has none (nested too deep for the stack included)."""
     try:
-        return json.loads(content) if content else None
+        return strict_json.loads(content) if content else None
     except ValueError:
         return None
 
 
-def _error_code(data: Any) -> int | None:
-    """The ``code`` of an error body (some proxies send it as text), or None."""
+def _message_id(data: Any) -> str | None:
+    """The answer's ``message_id`` when it is one (text or a number; what the history's column holds), or None."""
+    value = data.get("message_id") if isinstance(data, dict) else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    return value if isinstance(value, str) and _MESSAGE_ID.fullmatch(value) else None
+
+
+def _error_code(data: Any) -> int | float | None:
+    """The ``code`` of an error body when it is a number (some proxies send digits as text), or None.
+
+    The error table turns a number no code can be (negative, beyond 32 bits,
+    fractional) into no code; text that is no number means the body is not
+    the platform's.
+    """
     code = data.get("code") if isinstance(data, dict) else None
-    if isinstance(code, str) and code.strip().isdigit():
-        return int(code)
-    return code if isinstance(code, int) and not isinstance(code, bool) else None
+    return code if isinstance(code, float) else whole_number(code)
 
 
 def _parse(response: requests.Response, *, idempotent: bool, hidden: Sequence[str]) -> Any:
@@ -344,7 +376,9 @@ def _parse(response: requests.Response, *, idempotent: bool, hidden: Sequence[st
 
 def _platform_text(data: dict[str, Any], hidden: Sequence[str]) -> str:
     """The platform's error message, on one line, without anything we sent it in secret."""
-    text = " ".join(str(data.get("message") or "").split())
+    message = data.get("message")
+    # Only text or a number: str() of an answer's nested lists could exhaust the stack.
+    text = " ".join(str(message).split()) if isinstance(message, (str, int, float)) else ""
     return scrub(text, hidden)[:MAX_ERROR_TEXT]
 
 

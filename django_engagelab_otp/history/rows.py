@@ -23,6 +23,7 @@ from django.utils import timezone as dj_timezone
 
 from ..models import MessageEvent
 from ..privacy import keyed_hashes
+from ..strict_json import whole_number
 from .events import CallbackEvent, MessageStatusEvent, NotificationEvent, SystemEvent, UplinkEvent
 from .lifecycle import normalize
 
@@ -200,15 +201,10 @@ def _object(value: Any) -> dict[str, Any]:
 
 
 def _numeric(value: Any) -> float | int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
+    """A JSON number, or ASCII digits as text; None for anything else ("²", "①" and "٣" included)."""
     if isinstance(value, float):
         return value if math.isfinite(value) else None
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return None
+    return whole_number(value)
 
 
 def _occurred_at(row: dict[str, Any], fallback: Any = None) -> datetime:
@@ -233,7 +229,8 @@ def _int32(value: Any) -> int | None:
 
 
 def _decimal(value: Any) -> Decimal | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+    # Decimal() would also read digits of other scripts ("٣" is 3): an amount is written in ASCII.
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)) or not str(value).isascii():
         return None
     try:
         number = Decimal(str(value).strip())

@@ -19,6 +19,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_variables
 
 from ..conf import otp_settings
 from ..exceptions import (
@@ -128,6 +129,7 @@ class EngageLabCommand(BaseCommand):
     def write_json(self, data: Any) -> None:
         self.stdout.write(json.dumps(data, ensure_ascii=False, sort_keys=True, default=str))
 
+    @sensitive_variables()  # options hold codes; a report of a command's failure shows none
     def execute(self, *args: Any, **options: Any) -> Any:
         try:
             with quiet_unconfigured_logging():

@@ -3,7 +3,8 @@
 Answers, in this order:
 
 * 405 for anything but POST and HEAD; 200 for HEAD (a reachability probe).
-* 400 for a body larger than ``WEBHOOK_MAX_BODY``.
+* 400 for a body larger than ``WEBHOOK_MAX_BODY``; 411 for a chunked body
+  the server did not pass on (no ``Content-Length``).
 * 200 for the platform's configuration probe (an empty body or ``{}``),
   without authentication and without touching the database.
 * 401 / 403 / 503 when authentication refuses (see :mod:`.signature`).
@@ -23,6 +24,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.db import DatabaseError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods
 
 from ..conf import otp_settings
@@ -37,12 +39,21 @@ logger = logging.getLogger("django_engagelab_otp.webhooks")
 @login_not_required
 @transaction.non_atomic_requests  # the batch commits before we answer, whatever ATOMIC_REQUESTS says
 @require_http_methods(["POST", "HEAD"])
+@sensitive_post_parameters()
+# The body is JSON, which no POST filter sees: the frames that hold it (and the
+# rows, events and messages it becomes) show no variable in an error report.
+@sensitive_variables()
 def callback(request: HttpRequest) -> HttpResponse:
     if request.method == "HEAD":
         return HttpResponse()
     body = _read_body(request)
     if body is None:
         return _refuse(request, 400, "body too large")
+    if not body and request.META.get("HTTP_TRANSFER_ENCODING"):
+        # A WSGI server passes no chunked body on without a Content-Length: the
+        # POST only looks empty. Taken for the probe, it would be answered 200
+        # unauthenticated while its rows were lost. 411: send the length.
+        return _refuse(request, 411, "chunked body without Content-Length")
     if is_probe(body):
         return JsonResponse({"ok": True})
     try:

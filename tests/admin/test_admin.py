@@ -215,9 +215,44 @@ def test_template_filter_keeps_a_choice_beyond_the_listed_ones(admin_client, mon
     assert template_filter.lookup_choices == [("a", "a"), ("z", "z")]
 
 
-def test_lost_filter_rejects_nonsense(admin_client):
-    response = admin_client.get(LIST + "?lost=soon")
+@pytest.mark.parametrize("value", ["soon", "", "99999999999999999999", "-5", "15.0", "1e3", "١٥", "²"])
+def test_lost_filter_rejects_nonsense(admin_client, value):
+    response = admin_client.get(LIST, {"lost": value})
     assert response.status_code == 302 and response.url.endswith("?e=1")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"created_at__year": "99999999999999999999"},
+        {"created_at__year": "2024", "created_at__month": "99999999999999999999"},
+        {"created_at__year": "9999"},  # Django steps a year on: 10000 is no year
+        {"created_at__year": "9999", "created_at__month": "12"},
+        {"created_at__year": "0"},
+        {"created_at__month": "99999999999999999999"},  # without a year, Django filters by the month alone
+        {"created_at__day": "-1"},
+        {"status__exact": "\x00"},  # PostgreSQL refuses NUL in any text
+        {"template": "\x00"},
+        {"q": "a\x00b"},
+    ],
+)
+def test_nonsense_in_the_query_string_goes_back_to_the_list(admin_client, query):
+    make_log()
+    response = admin_client.get(LIST, query)
+    assert response.status_code == 302 and response.url.endswith("?e=1")
+
+
+@pytest.mark.parametrize(
+    ("query", "years"),
+    [({"created_at__month": "5"}, ["2024", "2025"]), ({"created_at__month": "6"}, []), ({"created_at__day": "2"}, [])],
+)
+def test_a_month_or_day_without_its_year_offers_the_years(admin_client, query, years):
+    # Django filters by the month (or day) alone; the drill-down offers the years that have one.
+    make_log(created_at=at(2024, 5, 1))
+    make_log(created_at=at(2025, 5, 1))
+    response = admin_client.get(LIST, query)
+    assert response.status_code == 200
+    assert [choice["title"] for choice in response.context["cl"].date_drilldown["choices"]] == years
 
 
 def test_partial_index_condition_is_the_filters_condition():

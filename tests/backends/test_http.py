@@ -709,3 +709,39 @@ def test_responses_library_is_the_http_mock():
         with pytest.raises(TransportError):
             make().send_message(PHONE, "login-otp")
         assert len(mock.calls) == 1
+
+
+# ---------------------------------------------------------------- hostile answers
+
+
+@pytest.mark.parametrize("status", [200, 400, 500])
+def test_an_answer_nested_too_deep_is_a_broken_answer_not_a_crash(api, client, status):
+    api.post(API + "messages", status=status, body=b"[" * 100_000, content_type="application/json")
+    with pytest.raises(EngageLabError) as info:
+        client.send_message(PHONE, "login-otp")
+    # As any answer that is not JSON: 2xx may have been acted on, 4xx is not the platform's body.
+    assert info.value.outcome_unknown == (status != 400)
+    assert (info.value.code, info.value.http_status) == (None, status)
+
+
+@pytest.mark.parametrize("text", ["²", "①", "٣", "5011²", "1_000", "9" * 5000])
+def test_a_code_in_digits_int_does_not_read_is_no_code(api, client, text):
+    # "²".isdigit() is true, int("²") fails; int("٣") is 3: only ASCII digits make a code.
+    api.post(API + "messages", status=400, json={"code": text, "message": "odd"})
+    with pytest.raises(RequestError) as info:
+        client.send_message(PHONE, "login-otp")
+    assert info.value.code is None and info.value.http_status == 400
+
+
+@pytest.mark.parametrize("code", [2**31, 2**40, 2**70, -1, -5011, 1.5, 5011.0, 1e300])
+@pytest.mark.parametrize(("status", "cls"), [(400, RequestError), (503, ServerError)])
+def test_a_code_no_history_row_can_hold_is_no_code(api, client, sleeps, code, status, cls):
+    api.post(API + "messages", status=status, json={"code": code, "message": "platform text"})
+    with pytest.raises(EngageLabError) as info:
+        client.send_message(PHONE, "login-otp")
+    error = info.value
+    # The table's unknown_4xx / unknown_5xx rows, by the HTTP status; the code only in the message.
+    assert type(error) is cls
+    assert (error.code, error.http_status, error.retryable, error.outcome_unknown) == (None, status, False, False)
+    assert repr(code)[:20] in error.message and "platform text" in error.message
+    assert len(api.calls) == 1

@@ -83,6 +83,10 @@ def assert_stopped(demo: DemoRun, *, clean: bool) -> None:
     status = demo.process.wait(EXIT_TIMEOUT)
     left = still_running(demo.processes, ORPHAN_TIMEOUT)
     assert not left, f"left running: {left}\n{demo.output}"
+    # A killed process's sockets are closed by the kernel a moment after it is gone from /proc.
+    deadline = time.monotonic() + ORPHAN_TIMEOUT
+    while not (port_free(demo.port) and port_free(demo.simulator_port)) and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert port_free(demo.port) and port_free(demo.simulator_port), "a port is still held"
     demo.finish_reading()
     assert "Traceback" not in demo.output and "KeyboardInterrupt" not in demo.output, demo.output

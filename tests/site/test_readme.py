@@ -356,7 +356,7 @@ def test_callback_answers_that_need_no_database(client, settings):
 
     rows = table_rows(section("Delivery callbacks"))
     answers = {int(code) for row in rows for code in re.findall(r"^(\d{3})\b", row[-1]) if len(row) == 2}
-    assert answers == {200, 400, 401, 403, 405, 503}
+    assert answers == {200, 400, 401, 403, 405, 411, 503}
     settings.ROOT_URLCONF = "tests.support.webhooks"
     signed = {**settings.ENGAGELAB_OTP, "WEBHOOK_USERNAME": "cb", "WEBHOOK_SECRET": "cb-secret"}
     settings.ENGAGELAB_OTP = signed
@@ -368,6 +368,7 @@ def test_callback_answers_that_need_no_database(client, settings):
     assert client.head(url).status_code == 200
     assert client.get(url).status_code == 405
     assert post("{}") == 200 and post("") == 200  # the console's probe, unauthenticated
+    assert post("", HTTP_TRANSFER_ENCODING="chunked") == 411  # a body the server did not pass on
     assert post('{"rows": []}') == 401
     assert client.post(url, '{"rows": []}', content_type="application/json").has_header("WWW-Authenticate")
     stale = callback_id("cb-secret", "cb", timestamp=1_000_000_000)

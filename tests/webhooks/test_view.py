@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import pytest
 from django.test import Client, override_settings
@@ -55,6 +56,16 @@ def test_probe_needs_no_signature_even_when_signatures_are_required(client, djan
     with signed_settings(), django_assert_num_queries(0):
         assert post(client, b"{}").status_code == 200
         assert post(client, [notification_row()]).status_code == 401
+
+
+@pytest.mark.parametrize("encoding", ["chunked", "gzip, chunked", "Chunked"])
+def test_a_chunked_body_the_server_did_not_pass_on_is_no_probe(client, django_assert_num_queries, encoding):
+    # A WSGI server hands Django no body without Content-Length: the POST looks empty, and an empty
+    # POST is the console's probe. It is not one: the sender must send the length.
+    with signed_settings(), django_assert_num_queries(0):
+        response = client.generic("POST", URL, b"", content_type="application/json", HTTP_TRANSFER_ENCODING=encoding)
+    assert response.status_code == 411
+    assert response.json()["ok"] is False
 
 
 def test_csrf_exempt():
@@ -183,6 +194,42 @@ def test_numbers_out_of_column_range_do_not_break_the_insert(client):
     assert (log.status, log.cost, log.error_code) == ("delivered", None, None)
 
 
+#: Texts str.isdigit() calls digits but int() refuses ("²", "①") or reads (Arabic-Indic "٣", "1_000").
+NOT_ASCII_DIGITS = ["²", "①", "٣", "1700000000²", "1_700_000_000", "١٧٠٠٠٠٠٠٠٠"]
+
+
+@pytest.mark.parametrize("value", NOT_ASCII_DIGITS)
+@pytest.mark.parametrize("field", ["itime", "msg_time"])
+def test_a_time_in_other_digits_skips_the_row(client, field, value):
+    make_log("m-digits")
+    row = status_row("m-digits", "delivered")
+    if field == "itime":
+        row["itime"] = value
+        row["status"]["status_data"]["msg_time"] = value
+    else:
+        del row["itime"]
+        row["status"]["status_data"]["msg_time"] = value
+    response = post(client, [row, status_row("m-digits", "sent")])
+    assert response.status_code == 200
+    assert response.json() == {"ok": True, "rows": 1, "skipped": 1}
+    assert MessageLog.objects.get().status == "sent"
+
+
+@pytest.mark.parametrize("value", NOT_ASCII_DIGITS)
+@pytest.mark.parametrize("field", ["error_code", "cost"])
+def test_a_number_in_other_digits_is_dropped(client, field, value):
+    make_log("m-digits")
+    row = status_row("m-digits", "delivered_failed", error_code=5018, cost="0.01")
+    if field == "error_code":
+        row["status"]["error_code"] = value
+    else:
+        row["status"]["billing"]["cost"] = value
+    response = post(client, [row])
+    assert response.status_code == 200 and response.json()["rows"] == 1
+    event = MessageEvent.objects.get()
+    assert (event.error_code, event.cost) == ((None, Decimal("0.01")) if field == "error_code" else (5018, None))
+
+
 def test_itime_in_milliseconds_is_understood(client):
     assert post(client, [notification_row(itime=1_700_000_000_123)]).status_code == 200
     assert MessageEvent.objects.get().occurred_at.timestamp() == pytest.approx(1_700_000_000.123)
@@ -191,7 +238,7 @@ def test_itime_in_milliseconds_is_understood(client):
 # ------------------------------------------------------------------ fuzzing
 
 _text = st.text(st.characters(exclude_categories=[]), max_size=12) | st.sampled_from(
-    ["", "sms", "whatsapp", "delivered", "sent_fail", "verified", "m-fuzz", "\x00", "\ud800", "USD"]
+    ["", "sms", "whatsapp", "delivered", "sent_fail", "verified", "m-fuzz", "\x00", "\ud800", "USD", *NOT_ASCII_DIGITS]
 )
 _scalar = (
     st.none()

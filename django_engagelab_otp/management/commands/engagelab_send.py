@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import CommandParser
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_variables
 
 from ... import services
 from ...conf import LANGUAGES
@@ -58,6 +59,7 @@ class Command(EngageLabCommand):
                 values.append(value)
         return values
 
+    @sensitive_variables()
     def handle(self, *args: Any, **options: Any) -> None:
         kind = options["kind"]
         recipients: list[str] = options["to"]

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_variables
 
 from ... import services
 from ..base import EngageLabCommand, Exit
@@ -23,6 +24,7 @@ class Command(EngageLabCommand):
         parser.add_argument("code", metavar="CODE")
         self.add_json_argument(parser)
 
+    @sensitive_variables()
     def handle(self, *args: Any, **options: Any) -> None:
         message_id = options["message_id"]
         verified = services.verify_otp(message_id, options["code"])
