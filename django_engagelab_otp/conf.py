@@ -24,6 +24,10 @@ DEFAULTS: dict[str, Any] = {
     "TIMEOUT": 10,
     # Default template for send_otp() and the forms.
     "TEMPLATE_ID": None,
+    # Templates the sign-in integrations (contrib/) send their own codes with
+    # (/v1/codes): codes by text message (None: TEMPLATE_ID), and by phone call.
+    "CODE_TEMPLATE_ID": None,
+    "VOICE_TEMPLATE_ID": None,
     "LANGUAGE": "default",
     # Retries happen only where a message cannot be sent twice: failures to
     # connect and the platform-side codes 1000/5016 (see errors.py).
