@@ -42,5 +42,6 @@ TWO_FACTOR_CALL_GATEWAY = "django_engagelab_otp.contrib.two_factor.EngageLabGate
 ACCOUNT_ADAPTER = "django_engagelab_otp.contrib.allauth.AccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"phone"}
 ACCOUNT_SIGNUP_FIELDS = ["phone*"]
+ACCOUNT_LOGIN_BY_CODE_ENABLED = True
 REST_FRAMEWORK = {"DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema"}
 ENGAGELAB_OTP = {**ENGAGELAB_OTP, "CODE_TEMPLATE_ID": "login-code", "VOICE_TEMPLATE_ID": "login-voice"}
