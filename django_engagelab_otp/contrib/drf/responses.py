@@ -23,17 +23,22 @@ from ...exceptions import EngageLabError
 from ..refusals import refusal_for
 
 
-def refusal_response(error: EngageLabError, fields: Mapping[str, str] | Collection[str] = ()) -> Response:
+def refusal_response(
+    error: EngageLabError, fields: Collection[str] = (), *, rename: Mapping[str, str] | None = None
+) -> Response:
     """The response for ``error``.
 
-    ``fields`` names the request's fields a 400 may be keyed by: a collection
-    of names (``serializer.fields``), or a mapping from the app's names
-    (``"to"``, ``"code"``) to the caller's (``{"to": "phone"}``).
+    A 400 is keyed by the field the error concerns when the request has it
+    (``fields``: its names, or ``serializer.fields``), else by
+    ``non_field_errors``. ``rename`` maps the app's names (``"to"``,
+    ``"code"``) to the caller's: ``rename={"to": "phone"}``.
     """
     refusal = refusal_for(error)
     if refusal.status == status.HTTP_400_BAD_REQUEST:
-        names = fields if isinstance(fields, Mapping) else {name: name for name in fields}
-        key = names.get(refusal.field or "", api_settings.NON_FIELD_ERRORS_KEY)
+        renamed = rename or {}
+        name = renamed.get(refusal.field or "", refusal.field)
+        keep = name is not None and (name in fields or refusal.field in renamed)
+        key = name if keep else api_settings.NON_FIELD_ERRORS_KEY
         return Response({key: [refusal.text]}, status=refusal.status)
     headers = {"Retry-After": str(refusal.retry_after)} if refusal.retry_after else None
     return Response({"detail": refusal.text, "code": refusal.key}, status=refusal.status, headers=headers)
