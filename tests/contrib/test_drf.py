@@ -217,5 +217,5 @@ def test_the_schema_documents_every_answer(api):
     schema = response.json()
     for path in ("/api/otp/send/", "/api/otp/verify/"):
         answers = schema["paths"][path]["post"]["responses"]
-        assert set(answers) == {"200", "400", "429", "503"}
+        assert set(answers) == {"200", "400", "415", "429", "503"}
         assert "Retry-After" in answers["429"]["headers"]

@@ -61,7 +61,7 @@ class FieldErrorsSerializer(serializers.Serializer):
 
 
 class DetailSerializer(serializers.Serializer):
-    """429 and 503: one sentence for the person, and a stable key for programs."""
+    """415, 429 and 503: one sentence for the person and, for a refusal, a stable key for programs."""
 
     detail = serializers.CharField()
-    code = serializers.CharField()
+    code = serializers.CharField(required=False, help_text=_("engagelab_3004, engagelab_ThrottledError …"))

@@ -17,6 +17,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -37,6 +38,7 @@ from .serializers import (
 
 _REFUSALS = {
     400: OpenApiResponse(FieldErrorsSerializer, "Refused: messages keyed by the request's field names."),
+    415: OpenApiResponse(DetailSerializer, "The body is neither JSON nor a form."),
     429: OpenApiResponse(DetailSerializer, "Too many codes or attempts; Retry-After says how long to wait, if known."),
     503: OpenApiResponse(DetailSerializer, "The message service is unavailable; try again later."),
 }
@@ -53,6 +55,8 @@ class OTPViewSet(viewsets.ViewSet):
     """Send a one-time code to a phone number or e-mail address, then check it."""
 
     permission_classes = [AllowAny]
+    # JSON or a plain form: the API has no files to upload.
+    parser_classes = [JSONParser, FormParser]
     # The app's own limits hold per recipient and per client; DRF's throttles are the project's choice.
     throttle_classes: list[Any] = []
     #: Template of the codes; ``None``: ``ENGAGELAB_OTP["TEMPLATE_ID"]``.
