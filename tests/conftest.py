@@ -1,9 +1,33 @@
+import os
+from pathlib import Path
+
 import pytest
 import responses as responses_lib
 from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
 
 API = "https://otp.api.engagelab.test/v1/"
+
+#: The sign-in integrations' tests need the host packages' apps: their own settings module.
+CONTRIB_TESTS = Path(__file__).resolve().parent / "contrib"
+CONTRIB_SETTINGS = "tests.contrib.settings"
+
+
+def _contrib_settings() -> bool:
+    return os.environ.get("DJANGO_SETTINGS_MODULE") == CONTRIB_SETTINGS
+
+
+def pytest_ignore_collect(collection_path, config):
+    # Not skipped in silence: the header says so, and `make test` runs them apart.
+    if collection_path == CONTRIB_TESTS and not _contrib_settings():
+        return True
+    return None
+
+
+def pytest_report_header(config):
+    if not _contrib_settings():
+        return f"tests/contrib not collected: `pytest tests/contrib --ds {CONTRIB_SETTINGS}` runs them (make test does)"
+    return None
 
 
 @pytest.fixture

@@ -157,7 +157,9 @@ def test_this_sites_limits_are_allauths_429_with_retry_after(scope, outbox, otp_
 def test_the_platforms_frequency_limit_is_allauths_429(outbox):
     response = sign_up(Client(), FREQUENT)
     assert response.status_code == 429 and not response.has_header("Retry-After")
-    assert messages_of(response) == ["A code was sent to this recipient a moment ago. Please wait before asking for another."]
+    assert messages_of(response) == [
+        "A code was sent to this recipient a moment ago. Please wait before asking for another."
+    ]
 
 
 @pytest.mark.parametrize(
@@ -187,7 +189,8 @@ def test_a_refused_login_code_does_not_claim_it_was_sent(outbox):
 
 @pytest.mark.parametrize("flow", ["signup", "login"])
 def test_too_many_wrong_codes_end_the_attempt_without_a_500(flow, outbox):
-    # "Locked": allauth checks its own codes and gives up after PHONE_VERIFICATION_MAX_ATTEMPTS / LOGIN_BY_CODE_MAX_ATTEMPTS.
+    # "Locked": allauth checks its own codes, and gives up after
+    # PHONE_VERIFICATION_MAX_ATTEMPTS (signup) or LOGIN_BY_CODE_MAX_ATTEMPTS (login).
     client = Client()
     if flow == "signup":
         sign_up(client, PHONE)

@@ -77,7 +77,9 @@ def test_the_code_is_used_once(api, outbox):
     assert verify(api, request_id, outbox[-1].code).status_code == 200
     response = verify(api, request_id, outbox[-1].code)
     assert response.status_code == 400
-    assert response.json() == {"non_field_errors": ["This code has expired or was already used. Please request a new one."]}
+    assert response.json() == {
+        "non_field_errors": ["This code has expired or was already used. Please request a new one."]
+    }
 
 
 # ---------------------------------------------------------------- the request id
@@ -132,7 +134,10 @@ def test_every_refusal_of_a_send(refusal, api, outbox, otp_config):
     body = response.json()
     if refusal in ("cooldown", "daily_cap"):
         assert response.status_code == 429 and int(response["Retry-After"]) > 0
-        assert body["detail"].startswith("Too many attempts. Please try again in") and body["code"] == "engagelab_ThrottledError"
+        assert (
+            body["detail"].startswith("Too many attempts. Please try again in")
+            and body["code"] == "engagelab_ThrottledError"
+        )
     elif refusal == "frequency_3004":
         assert response.status_code == 429 and not response.has_header("Retry-After")
         assert body == {

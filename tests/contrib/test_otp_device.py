@@ -202,10 +202,10 @@ def test_otp_token_form_reports_a_locked_message(user, outbox, otp_config):
 # ---------------------------------------------------------------- two-factor's device selection
 
 
-def log_in(client, password="pw-ada-123"):
+def log_in(client):
     return client.post(
         "/account/login/",
-        {"auth-username": "ada", "auth-password": password, "login_view-current_step": "auth"},
+        {"auth-username": "ada", "auth-password": "pw-ada-123", "login_view-current_step": "auth"},
     )
 
 

@@ -37,9 +37,7 @@ from ..refusals import Refusal, refusal_for
 from .codes import sms_code
 
 #: allauth's "we sent you a code" messages, not shown when the code was not sent.
-SENT_MESSAGES = frozenset(
-    {"account/messages/phone_verification_sent.txt", "account/messages/login_code_sent.txt"}
-)
+SENT_MESSAGES = frozenset({"account/messages/phone_verification_sent.txt", "account/messages/login_code_sent.txt"})
 #: Set on a request whose code was refused.
 _REFUSED = "_engagelab_code_refused"
 

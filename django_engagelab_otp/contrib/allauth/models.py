@@ -25,6 +25,9 @@ class UserPhone(models.Model):
         verbose_name = _("phone number")
         verbose_name_plural = _("phone numbers")
 
+    def __str__(self) -> str:
+        return f"{self.user} ({_('verified') if self.verified else _('not verified')})"
+
     def clean(self) -> None:
         super().clean()
         # Not a field validator: a migration would pin it to the core's module path.
@@ -32,6 +35,3 @@ class UserPhone(models.Model):
             self.phone = validate_recipient(self.phone)
         except ValidationError as error:
             raise ValidationError({"phone": error}) from None
-
-    def __str__(self) -> str:
-        return f"{self.user} ({_('verified') if self.verified else _('not verified')})"

@@ -83,7 +83,9 @@ class OTPViewSet(viewsets.ViewSet):
         request_id = request_ids.issue(log.message_id or "", to)
         return Response(SentSerializer({"request_id": request_id, "channel": log.send_channel}).data)
 
-    @extend_schema(request=VerifySerializer, responses={200: VerifiedSerializer, **_REFUSALS}, parameters=[_RETRY_AFTER])
+    @extend_schema(
+        request=VerifySerializer, responses={200: VerifiedSerializer, **_REFUSALS}, parameters=[_RETRY_AFTER]
+    )
     @action(detail=False, methods=["post"])
     def verify(self, request: Request) -> Response:
         serializer = VerifySerializer(data=request.data, context={"max_age": self.request_id_max_age})

@@ -26,7 +26,7 @@ from django_otp.models import CooldownMixin, Device, TimestampMixin, VerifyNotAl
 from ... import is_locked, send_otp, validate_recipient, verify_otp
 from ...conf import otp_settings
 from ...errors import FAILURES
-from ...exceptions import EngageLabError, InvalidInputError, WrongCodeError
+from ...exceptions import EngageLabError, InvalidInputError
 from ..refusals import Refusal, current_request, refusal_for, tell
 
 #: What ``generate_challenge()`` answers once a code is on its way, by channel.
