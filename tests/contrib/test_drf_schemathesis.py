@@ -14,7 +14,9 @@ import itertools
 
 import pytest
 import schemathesis
+from django.core import signals
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import positive_data_acceptance
@@ -26,6 +28,23 @@ from .conftest import BLOCKED, FREQUENT, OTHER_PHONE, OUTAGE, PHONE, TEMPLATE_GO
 # Loaded when the module is (pytest-django has set Django up by then): the
 # lazy from_fixture() loader of schemathesis 4.32 fails on pytest 9.
 schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application())
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_tests_connection():
+    """Requests go through Django's WSGI handler, which closes the database connection after each one.
+
+    Django's own test client stops that for its requests (the connection
+    holds the test's transaction); the same here.
+    """
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
+
 
 RECIPIENTS = [PHONE, OTHER_PHONE, "ada@example.com", BLOCKED, FREQUENT, OUTAGE, TEMPLATE_GONE]
 
