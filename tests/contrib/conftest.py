@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.conf import settings as django_settings
 
-if "django_engagelab_otp.contrib.otp" not in django_settings.INSTALLED_APPS:  # pragma: no cover
+if "django_engagelab_otp.contrib.otp" not in django_settings.INSTALLED_APPS:
     raise pytest.UsageError(
         "tests/contrib need their own settings: pytest tests/contrib --ds tests.contrib.settings (make test runs them)"
     )

@@ -81,10 +81,10 @@ class EngageLabDevice(TimestampMixin, CooldownMixin, Device):
 
     # ------------------------------------------------------------ sending
 
-    def get_cooldown_duration(self) -> int:
+    def get_cooldown_duration(self) -> float:
         # The app's own resend cooldown: django-otp reports it before the send refuses it.
         value = otp_settings.RESEND_COOLDOWN
-        return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+        return value if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 else 0
 
     def generate_challenge(self) -> str:
         """Have the platform send a code; what to tell the person (sent, or why not)."""
@@ -100,7 +100,7 @@ class EngageLabDevice(TimestampMixin, CooldownMixin, Device):
         self.refusal = None
         self.cooldown_set(commit=False)
         self.save(update_fields=["message_id", "last_generated_timestamp"])
-        return SENT_BY.get(log.send_channel, SENT)
+        return str(SENT_BY.get(log.send_channel, SENT))
 
     # ------------------------------------------------------------ verifying
 
