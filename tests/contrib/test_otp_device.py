@@ -34,6 +34,10 @@ def user():
     return get_user_model().objects.create_user("ada", password="pw-ada-123")
 
 
+def wrong(code: str) -> str:
+    return "000000" if code != "000000" else "111111"
+
+
 def device_for(user, recipient=PHONE, name="default"):
     return EngageLabDevice.objects.create(user=user, name=name, recipient=recipient)
 
@@ -66,7 +70,7 @@ def test_the_right_code_verifies_once(user, outbox):
 def test_a_wrong_code_is_counted_and_refused(user, outbox):
     device = device_for(user)
     device.generate_challenge()
-    assert device.verify_token("000000" if outbox[-1].code != "000000" else "111111") is False
+    assert device.verify_token(wrong(outbox[-1].code)) is False
     assert MessageLog.objects.get().verify_attempts == 1
     assert device.refusal.field == "code"
 
@@ -104,9 +108,25 @@ def test_no_cooldown_when_it_is_off(user, outbox, otp_config):
     assert device.generate_is_allowed() == (True, None)
 
 
+def test_a_wrong_code_starts_django_otps_back_off(user, outbox):
+    device = device_for(user)
+    device.generate_challenge()
+    device.verify_token(wrong(outbox[-1].code))
+    allowed, data = device.verify_is_allowed()
+    assert allowed is False
+    assert (data["reason"], data["failure_count"]) == (VerifyNotAllowed.N_FAILED_ATTEMPTS, 1)
+    assert device.verify_token(outbox[-1].code) is False  # not even asked during the back-off
+    assert MessageLog.objects.get().verify_attempts == 1
+    device.throttling_failure_timestamp -= timedelta(seconds=2)
+    assert device.verify_token(outbox[-1].code) is True
+    device.refresh_from_db()
+    assert device.throttling_failure_count == 0
+
+
 def test_a_locked_message_is_reported_with_django_otps_reason(user, outbox, otp_config):
     otp_config(MAX_VERIFY_ATTEMPTS=2)
     device = device_for(user)
+    device.throttle_factor = 0  # the lock alone, without django-otp's back-off in between
     device.generate_challenge()
     assert device.verify_is_allowed() == (True, None)
     for _ in range(2):
@@ -240,7 +260,7 @@ def test_two_factor_login_answers_every_refusal_without_a_500(refusal, user, out
         otp_config(MAX_VERIFY_ATTEMPTS=1)
         device_for(user)
         log_in(client)
-        give_token(client, "000000" if outbox[-1].code != "000000" else "111111")
+        give_token(client, wrong(outbox[-1].code))
         response = give_token(client, outbox[-1].code)
         assert response.status_code == 200
         assert "Verification temporarily disabled" in response.content.decode()

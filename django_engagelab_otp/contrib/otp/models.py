@@ -21,7 +21,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_otp.models import CooldownMixin, Device, TimestampMixin, VerifyNotAllowed
+from django_otp.models import CooldownMixin, Device, ThrottlingMixin, TimestampMixin, VerifyNotAllowed
 
 from ... import is_locked, send_otp, validate_recipient, verify_otp
 from ...conf import otp_settings
@@ -39,15 +39,20 @@ SENT_BY = {
 SENT = _("sent")
 
 
-class EngageLabDevice(TimestampMixin, CooldownMixin, Device):
+class EngageLabDevice(TimestampMixin, CooldownMixin, ThrottlingMixin, Device):
     """A person's phone number or e-mail address, as a django-otp device.
 
     ``generate_challenge()`` asks the platform to send a code (``send_otp``)
     and keeps its message id; ``verify_token()`` asks the platform whether a
-    code is right (``verify_otp``). ``generate_is_allowed()`` reports the
-    resend cooldown and ``verify_is_allowed()`` a message locked after
-    ``MAX_VERIFY_ATTEMPTS`` wrong codes, with django-otp's reasons.
+    code is right (``verify_otp``). With django-otp's reasons,
+    ``generate_is_allowed()`` reports the resend cooldown, and
+    ``verify_is_allowed()`` a message locked after ``MAX_VERIFY_ATTEMPTS``
+    wrong codes and django-otp's own cooldown after a wrong code
+    (``ThrottlingMixin``: 1, 2, 4 … seconds, times ``throttle_factor``).
     """
+
+    #: Seconds django-otp's back-off waits after the first wrong code (doubling after each); 0 turns it off.
+    throttle_factor: float = 1
 
     recipient = models.CharField(
         _("phone number or e-mail"),
@@ -104,6 +109,9 @@ class EngageLabDevice(TimestampMixin, CooldownMixin, Device):
 
     # ------------------------------------------------------------ verifying
 
+    def get_throttle_factor(self) -> float:
+        return self.throttle_factor
+
     def verify_is_allowed(self) -> tuple[bool, dict[str, Any] | None]:
         if self.message_id and self._locked():
             limit = otp_settings.MAX_VERIFY_ATTEMPTS
@@ -128,12 +136,14 @@ class EngageLabDevice(TimestampMixin, CooldownMixin, Device):
             return False
         if not verified:
             self.refusal = refusal_for(FAILURES["wrong_code"].exception())
+            self.throttle_increment()
             return False
         # A code works once: forget it, so a replay is not even sent to the platform.
         self.message_id = ""
         self.refusal = None
+        self.throttle_reset(commit=False)
         self.set_last_used_timestamp(commit=False)
-        self.save(update_fields=["message_id", "last_used_at"])
+        self.save()
         return True
 
     # ------------------------------------------------------------ helpers
