@@ -23,10 +23,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_otp.models import CooldownMixin, Device, ThrottlingMixin, TimestampMixin, VerifyNotAllowed
 
-from ... import is_locked, send_otp, validate_recipient, verify_otp
+from ... import check_otp, is_locked, send_otp, validate_recipient
 from ...conf import otp_settings
 from ...errors import FAILURES
-from ...exceptions import EngageLabError, InvalidInputError
+from ...exceptions import EngageLabError, InvalidInputError, WrongCodeError
 from ..refusals import Refusal, current_request, refusal_for, tell
 
 #: What ``generate_challenge()`` answers once a code is on its way, by channel.
@@ -47,7 +47,7 @@ class EngageLabDevice(TimestampMixin, CooldownMixin, ThrottlingMixin, Device):
     code is right (``verify_otp``). With django-otp's reasons,
     ``generate_is_allowed()`` reports the resend cooldown, and
     ``verify_is_allowed()`` a message locked after ``MAX_VERIFY_ATTEMPTS``
-    wrong codes and django-otp's own cooldown after a wrong code
+    wrong codes, and django-otp's back-off after a wrong code
     (``ThrottlingMixin``: 1, 2, 4 … seconds, times ``throttle_factor``).
     """
 
@@ -128,15 +128,15 @@ class EngageLabDevice(TimestampMixin, CooldownMixin, ThrottlingMixin, Device):
         if not allowed or not self.message_id:
             return False
         try:
-            verified = verify_otp(self.message_id, str(token))
+            check_otp(self.message_id, str(token))
         except InvalidInputError:  # not a code at all (letters a template never sends …): just wrong
+            return False
+        except WrongCodeError as error:  # counted on the message; django-otp's back-off starts too
+            self.refusal = refusal_for(error)
+            self.throttle_increment()
             return False
         except EngageLabError as error:  # used or expired (3003), an outage: the person should know
             self._refused(error)
-            return False
-        if not verified:
-            self.refusal = refusal_for(FAILURES["wrong_code"].exception())
-            self.throttle_increment()
             return False
         # A code works once: forget it, so a replay is not even sent to the platform.
         self.message_id = ""
