@@ -24,6 +24,33 @@ TEMPLATE_GONE = "+442079460401"  # error-4001: an operator's problem
 #: Every refusal the issue names. "locked" is driven by each flow in its own way.
 SEND_REFUSALS = ["cooldown", "daily_cap", "blocked_5013", "frequency_3004", "outage"]
 
+#: How each refusal of a send begins, as the person reads it.
+REFUSED_TEXT = {
+    "cooldown": "Too many attempts. Please try again in",
+    "daily_cap": "Too many attempts. Please try again in",
+    "blocked_5013": "The message could not be sent to this recipient.",
+    "frequency_3004": "A code was sent to this recipient a moment ago.",
+    "outage": "The message service is having trouble.",
+}
+
+PASSWORD = "pw-ada-123"
+
+
+def wrong(code: str) -> str:
+    """A code of the same shape that is not ``code``."""
+    return "000000" if code != "000000" else "111111"
+
+
+def two_factor_log_in(client: Any) -> Any:
+    """The first step of django-two-factor-auth's login, as user "ada"."""
+    data = {"auth-username": "ada", "auth-password": PASSWORD, "login_view-current_step": "auth"}
+    return client.post("/account/login/", data)
+
+
+def two_factor_token(client: Any, token: str) -> Any:
+    """The token step of django-two-factor-auth's login."""
+    return client.post("/account/login/", {"token-otp_token": token, "login_view-current_step": "token"})
+
 
 @pytest.fixture
 def otp_config(settings: Any) -> Callable[..., None]:
@@ -33,6 +60,14 @@ def otp_config(settings: Any) -> Callable[..., None]:
         settings.ENGAGELAB_OTP = {**settings.ENGAGELAB_OTP, **values}
 
     return configure
+
+
+@pytest.fixture
+def user(db: None) -> Any:
+    """ "ada", who signs in with a password first where a flow asks for one."""
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_user("ada", password=PASSWORD)
 
 
 @pytest.fixture

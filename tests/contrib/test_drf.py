@@ -12,7 +12,7 @@ from django_engagelab_otp.contrib.drf.request_ids import SALT, issue
 from django_engagelab_otp.errors import ERROR_CODES, FAILURES
 from django_engagelab_otp.models import MessageLog
 
-from .conftest import OTHER_PHONE, PHONE, SEND_REFUSALS, TEMPLATE_GONE, prepare
+from .conftest import OTHER_PHONE, PHONE, SEND_REFUSALS, TEMPLATE_GONE, prepare, wrong
 
 pytestmark = pytest.mark.django_db
 
@@ -30,10 +30,6 @@ def send(api, to=PHONE, url=SEND):
 
 def verify(api, request_id, code, to=PHONE, url=VERIFY):
     return api.post(url, {"to": to, "request_id": request_id, "code": code}, format="json")
-
-
-def wrong(code: str) -> str:
-    return "000000" if code != "000000" else "111111"
 
 
 def test_send_then_verify(api, outbox):

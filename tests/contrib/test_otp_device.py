@@ -6,7 +6,6 @@ import logging
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
 from django.test import Client
 from django_otp.forms import OTPTokenForm
@@ -16,26 +15,20 @@ from django_engagelab_otp.backends import locmem
 from django_engagelab_otp.contrib.otp.models import EngageLabDevice
 from django_engagelab_otp.models import MessageLog
 
-from .conftest import BLOCKED, OTHER_PHONE, PHONE, SEND_REFUSALS, TEMPLATE_GONE, prepare
+from .conftest import (
+    BLOCKED,
+    OTHER_PHONE,
+    PHONE,
+    REFUSED_TEXT,
+    SEND_REFUSALS,
+    TEMPLATE_GONE,
+    prepare,
+    two_factor_log_in,
+    two_factor_token,
+    wrong,
+)
 
 pytestmark = pytest.mark.django_db
-
-REFUSED_TEXT = {
-    "cooldown": "Too many attempts. Please try again in",
-    "daily_cap": "Too many attempts. Please try again in",
-    "blocked_5013": "The message could not be sent to this recipient.",
-    "frequency_3004": "A code was sent to this recipient a moment ago.",
-    "outage": "The message service is having trouble.",
-}
-
-
-@pytest.fixture
-def user():
-    return get_user_model().objects.create_user("ada", password="pw-ada-123")
-
-
-def wrong(code: str) -> str:
-    return "000000" if code != "000000" else "111111"
 
 
 def device_for(user, recipient=PHONE, name="default"):
@@ -222,24 +215,13 @@ def test_otp_token_form_reports_a_locked_message(user, outbox, otp_config):
 # ---------------------------------------------------------------- two-factor's device selection
 
 
-def log_in(client):
-    return client.post(
-        "/account/login/",
-        {"auth-username": "ada", "auth-password": "pw-ada-123", "login_view-current_step": "auth"},
-    )
-
-
-def give_token(client, token):
-    return client.post("/account/login/", {"token-otp_token": token, "login_view-current_step": "token"})
-
-
 def test_two_factor_login_challenges_the_default_device_and_signs_in(user, outbox):
     device_for(user)
-    response = log_in(Client())
+    response = two_factor_log_in(Client())
     assert response.status_code == 200 and response.context["wizard"]["steps"].current == "token"
     client = response.client
     assert outbox[-1].to == PHONE
-    response = give_token(client, outbox[-1].code)
+    response = two_factor_token(client, outbox[-1].code)
     assert response.status_code == 302 and response["Location"] == "/welcome/"
     assert client.get("/welcome/").content == b"welcome ada"
     device = device_for_form(user)
@@ -248,7 +230,7 @@ def test_two_factor_login_challenges_the_default_device_and_signs_in(user, outbo
 
 def test_two_factor_picks_it_only_as_the_default_device(user, outbox):
     device_for(user, name="backup")  # two-factor's login challenges the device named "default"
-    response = log_in(Client())
+    response = two_factor_log_in(Client())
     assert response.status_code == 302  # no second factor: signed in on the password alone
     assert outbox == []
 
@@ -259,16 +241,16 @@ def test_two_factor_login_answers_every_refusal_without_a_500(refusal, user, out
     if refusal == "locked":
         otp_config(MAX_VERIFY_ATTEMPTS=1)
         device_for(user)
-        log_in(client)
-        give_token(client, wrong(outbox[-1].code))
-        response = give_token(client, outbox[-1].code)
+        two_factor_log_in(client)
+        two_factor_token(client, wrong(outbox[-1].code))
+        response = two_factor_token(client, outbox[-1].code)
         assert response.status_code == 200
         assert "Verification temporarily disabled" in response.content.decode()
         return
     recipient = prepare(refusal, otp_config, lambda to: device_for(user, to, name="earlier").generate_challenge())
     EngageLabDevice.objects.filter(user=user).delete()
     device_for(user, recipient)
-    response = log_in(client)
+    response = two_factor_log_in(client)
     assert response.status_code == 200 and response.context["wizard"]["steps"].current == "token"
     shown = [str(message) for message in get_messages(response.wsgi_request)]
     assert len(shown) == 1 and shown[0].startswith(REFUSED_TEXT[refusal])
@@ -277,7 +259,7 @@ def test_two_factor_login_answers_every_refusal_without_a_500(refusal, user, out
 def test_two_factor_with_two_devices_challenges_the_default_one(user, outbox):
     device_for(user)
     device_for(user, OTHER_PHONE, name="spare")
-    log_in(Client())
+    two_factor_log_in(Client())
     assert [sent.to for sent in outbox] == [PHONE]
 
 

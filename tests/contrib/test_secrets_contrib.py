@@ -6,7 +6,6 @@ import logging
 
 import pytest
 from django.apps import apps
-from django.contrib.auth import get_user_model
 from django.test import Client
 from rest_framework.test import APIClient
 from two_factor.plugins.phonenumber.models import PhoneDevice
@@ -14,7 +13,7 @@ from two_factor.plugins.phonenumber.models import PhoneDevice
 from django_engagelab_otp.contrib.otp.models import EngageLabDevice
 from django_engagelab_otp.contrib.two_factor import EngageLabGateway
 
-from .conftest import BLOCKED, OUTAGE, PHONE
+from .conftest import BLOCKED, OUTAGE, PHONE, two_factor_log_in, wrong
 
 pytestmark = pytest.mark.django_db
 
@@ -45,29 +44,24 @@ def secrets_seen(caplog, settings):
         assert needle not in haystack
 
 
-def test_the_django_otp_device(secrets_seen, outbox):
+def test_the_django_otp_device(secrets_seen, outbox, user):
     codes, texts = secrets_seen
-    user = get_user_model().objects.create_user("ada")
     device = EngageLabDevice.objects.create(user=user, name="default", recipient=PHONE)
     device.throttle_factor = 0  # the right code at once after a wrong one
     texts.append(device.generate_challenge())
     codes.append(outbox[-1].code)
     texts += [repr(device), str(device), repr(device.refusal)]
-    device.verify_token("0" * 6 if codes[-1] != "0" * 6 else "1" * 6)
+    device.verify_token(wrong(codes[-1]))
     texts.append(repr(device.refusal))
     assert device.verify_token(codes[-1])
     blocked = EngageLabDevice.objects.create(user=user, name="blocked", recipient=BLOCKED)
     texts += [blocked.generate_challenge(), repr(blocked.refusal)]
 
 
-def test_the_two_factor_gateway(secrets_seen, outbox):
+def test_the_two_factor_gateway(secrets_seen, outbox, user):
     codes, texts = secrets_seen
-    user = get_user_model().objects.create_user("ada", password="pw-ada-123")
     PhoneDevice.objects.create(user=user, name="default", number=PHONE, method="sms")
-    client = Client()
-    page = client.post(
-        "/account/login/", {"auth-username": "ada", "auth-password": "pw-ada-123", "login_view-current_step": "auth"}
-    )
+    page = two_factor_log_in(Client())
     codes.append(outbox[-1].code)
     texts.append(page.content.decode())
     gateway = EngageLabGateway()
@@ -91,9 +85,7 @@ def test_drf(secrets_seen, outbox):
     sent = api.post("/api/otp/send/", {"to": PHONE}, format="json")
     codes.append(outbox[-1].code)
     texts.append(sent.content.decode())
-    body = {"to": PHONE, "request_id": sent.json()["request_id"], "code": "0" * 6}
-    if codes[-1] == "0" * 6:
-        body["code"] = "1" * 6
+    body = {"to": PHONE, "request_id": sent.json()["request_id"], "code": wrong(codes[-1])}
     texts.append(api.post("/api/otp/verify/", body, format="json").content.decode())
     body["code"] = codes[-1]
     texts.append(api.post("/api/otp/verify/", body, format="json").content.decode())

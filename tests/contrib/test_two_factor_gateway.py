@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
 from django.test import Client
 from django.utils import timezone
@@ -14,22 +13,9 @@ from two_factor.plugins.phonenumber.models import PhoneDevice
 from django_engagelab_otp.contrib.two_factor import EngageLabGateway
 from django_engagelab_otp.models import MessageLog
 
-from .conftest import PHONE, SEND_REFUSALS, TEMPLATE_GONE, prepare
+from .conftest import PHONE, REFUSED_TEXT, SEND_REFUSALS, TEMPLATE_GONE, prepare, two_factor_log_in, two_factor_token
 
 pytestmark = pytest.mark.django_db
-
-REFUSED_TEXT = {
-    "cooldown": "Too many attempts. Please try again in",
-    "daily_cap": "Too many attempts. Please try again in",
-    "blocked_5013": "The message could not be sent to this recipient.",
-    "frequency_3004": "A code was sent to this recipient a moment ago.",
-    "outage": "The message service is having trouble.",
-}
-
-
-@pytest.fixture
-def user():
-    return get_user_model().objects.create_user("ada", password="pw-ada-123")
 
 
 def phone_device(user, number=PHONE, method="sms"):
@@ -91,25 +77,15 @@ def test_a_successful_send_clears_the_last_refusal(user, outbox, otp_config):
 # ---------------------------------------------------------------- two-factor's login, over HTTP
 
 
-def log_in(client):
-    return client.post(
-        "/account/login/", {"auth-username": "ada", "auth-password": "pw-ada-123", "login_view-current_step": "auth"}
-    )
-
-
-def give_token(client, token):
-    return client.post("/account/login/", {"token-otp_token": token, "login_view-current_step": "token"})
-
-
 @pytest.mark.parametrize("method", ["sms", "call"])
 def test_two_factor_login_sends_the_token_and_signs_in(method, user, outbox):
     phone_device(user, method=method)
     client = Client()
-    response = log_in(client)
+    response = two_factor_log_in(client)
     assert response.status_code == 200 and response.context["wizard"]["steps"].current == "token"
     token = outbox[-1].code
     assert outbox[-1].template_id == {"sms": "login-code", "call": "login-voice"}[method]
-    response = give_token(client, token)
+    response = two_factor_token(client, token)
     assert response.status_code == 302 and response["Location"] == "/welcome/"
     assert client.get("/welcome/").content == b"welcome ada"
 
@@ -119,7 +95,7 @@ def test_two_factor_login_shows_every_refusal_as_a_message_not_a_500(refusal, us
     recipient = prepare(refusal, otp_config, lambda to: EngageLabGateway().send_sms(phone_device(user, to), "111111"))
     PhoneDevice.objects.filter(user=user).delete()
     phone_device(user, recipient)
-    response = log_in(Client())
+    response = two_factor_log_in(Client())
     assert response.status_code == 200 and response.context["wizard"]["steps"].current == "token"
     shown = [str(message) for message in get_messages(response.wsgi_request)]
     assert len(shown) == 1 and shown[0].startswith(REFUSED_TEXT[refusal])
@@ -132,9 +108,9 @@ def test_two_factor_login_of_a_throttled_device_is_answered_without_a_500(user, 
     device.throttling_failure_timestamp = timezone.now()
     device.save()
     client = Client()
-    response = log_in(client)
+    response = two_factor_log_in(client)
     assert response.status_code == 200 and outbox == []  # two-factor sends nothing to a throttled device
-    response = give_token(client, "123456")
+    response = two_factor_token(client, "123456")
     assert response.status_code == 200
     assert "Verification temporarily disabled because of 5 failed attempts" in response.content.decode()
 
@@ -142,13 +118,13 @@ def test_two_factor_login_of_a_throttled_device_is_answered_without_a_500(user, 
 def test_asking_again_at_once_meets_the_cooldown_as_a_message(user, outbox):
     device = phone_device(user)
     client = Client()
-    log_in(client)
+    two_factor_log_in(client)
     # Choosing the device on the token page challenges it again.
     response = client.post("/account/login/", {"challenge_device": device.persistent_id})
     assert response.status_code == 200 and len(outbox) == 1
     shown = [str(message) for message in get_messages(response.wsgi_request)]
     assert shown[0].startswith("Too many attempts. Please try again in")
-    response = give_token(client, outbox[-1].code)  # the first token still works
+    response = two_factor_token(client, outbox[-1].code)  # the first token still works
     assert response.status_code == 302
 
 
@@ -181,6 +157,6 @@ def test_over_http_against_the_simulator(user, engagelab_simulator, settings):
     engagelab_simulator.platform.ensure_template("login-code")
     phone_device(user)
     client = Client()
-    log_in(client)
+    two_factor_log_in(client)
     token = engagelab_simulator.platform.last_code(PHONE)
-    assert give_token(client, token).status_code == 302
+    assert two_factor_token(client, token).status_code == 302
