@@ -53,8 +53,8 @@ test: $(VENV)/.installed
 	DJANGO_SETTINGS_MODULE=tests.contrib.settings $(VENV)/bin/python -m django makemigrations --check --dry-run
 
 test-sqlite: $(VENV)/.installed
-	$(VENV)/bin/pytest -n 2 --cov --cov-report=term $(PYTEST_ARGS)
-	$(VENV)/bin/pytest -n 2 $(CONTRIB) $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n 2 --cov --cov-report= $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n 2 $(CONTRIB) --cov --cov-append --cov-report=term $(PYTEST_ARGS)
 
 test-postgres: $(VENV)/.installed
 	@if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || $(VENV)/bin/python -c "import psycopg; psycopg.connect('$(PG_URL)').close()" 2>/dev/null; then \

@@ -7,6 +7,7 @@ from allauth.core.internal.cryptokit import compare_user_code, generate_user_cod
 from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
 from django.core import checks
+from django.core.exceptions import ValidationError
 from django.test import Client
 
 from django_engagelab_otp.contrib.allauth import AccountAdapter
@@ -263,3 +264,13 @@ def test_over_http_against_the_simulator(engagelab_simulator):
     ask_login_code(client, PHONE)
     code = engagelab_simulator.platform.last_code(PHONE)
     assert client.post("/accounts/login/code/confirm/", {"code": code}).status_code == 302
+
+
+def test_a_stored_number_is_checked_and_normalized_like_a_typed_one():
+    user = get_user_model().objects.create_user("ada")
+    phone = UserPhone(user=user, phone="+86 187 0123 5678")
+    phone.full_clean()
+    assert phone.phone == PHONE and str(phone) == "ada (not verified)"
+    with pytest.raises(ValidationError) as refused:
+        UserPhone(user=user, phone="+19005550100").full_clean()
+    assert refused.value.message_dict == {"phone": ["Messages cannot be sent to premium-rate numbers."]}

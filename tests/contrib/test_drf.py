@@ -220,3 +220,10 @@ def test_the_schema_documents_every_answer(api):
         answers = schema["paths"][path]["post"]["responses"]
         assert set(answers) == {"200", "400", "415", "429", "503"}
         assert "Retry-After" in answers["429"]["headers"]
+
+
+def test_a_signed_payload_of_another_shape_is_refused(api, outbox):
+    not_ours = signing.dumps(["7533", "x"], salt=SALT)  # signed with the site's key, but not a request id
+    assert verify(api, not_ours, "123456").json() == {
+        "request_id": ["This request id is not valid. Please request a new code."]
+    }

@@ -89,3 +89,21 @@ def test_the_current_request_is_the_one_two_factors_middleware_keeps():
     seen = []
     ThreadLocals(lambda r: seen.append(current_request()))(request)
     assert seen == [request]
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "django_engagelab_otp.contrib.two_factor",
+        "django_engagelab_otp.contrib.allauth",
+        "django_engagelab_otp.contrib.drf",
+    ],
+)
+def test_the_packages_export_their_names_lazily_and_nothing_else(module):
+    import importlib
+
+    package = importlib.import_module(module)
+    for name in package.__all__:
+        assert getattr(package, name).__name__ == name
+    with pytest.raises(AttributeError):
+        package.NotThere  # noqa: B018
