@@ -13,6 +13,10 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
 # Test databases are named after the checkout, so that two checkouts on one server never share one.
 export TEST_DB_TAG ?= _$(shell printf %s "$(CURDIR)" | cksum | cut -d' ' -f1)
+# The sign-in integrations' host packages (django_engagelab_otp/contrib), tested in every run.
+CONTRIB_EXTRAS := otp,two-factor,allauth,drf
+# tests/contrib run apart, with the host packages' apps installed (tests/contrib/settings.py).
+CONTRIB := tests/contrib --ds tests.contrib.settings
 
 .PHONY: help demo test test-sqlite test-postgres test-django6 lint bench reliability dist clean
 
@@ -26,14 +30,14 @@ help:
 $(VENV)/.installed: setup.cfg pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install -q --upgrade pip
-	$(VENV)/bin/python -m pip install -q -e '.[test,dev,example,redis]' 'Django>=5.2,<6'
+	$(VENV)/bin/python -m pip install -q -e '.[test,dev,example,redis,$(CONTRIB_EXTRAS)]' 'Django>=5.2,<6'
 	touch $@
 
 $(VENV_NEW)/.installed: setup.cfg pyproject.toml
 	@test -n "$(PYTHON_NEW)" || { echo "Python 3.12 is needed to test Django 6"; exit 1; }
 	test -x $(VENV_NEW)/bin/python || $(PYTHON_NEW) -m venv $(VENV_NEW)
 	$(VENV_NEW)/bin/python -m pip install -q --upgrade pip
-	$(VENV_NEW)/bin/python -m pip install -q -e '.[test,example,redis]' 'Django>=6,<6.2'
+	$(VENV_NEW)/bin/python -m pip install -q -e '.[test,example,redis,$(CONTRIB_EXTRAS)]' 'Django>=6,<6.2'
 	touch $@
 
 venv: $(VENV)/.installed
@@ -49,19 +53,23 @@ test: $(VENV)/.installed
 	$(MAKE) --no-print-directory test-django6
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/python example_project/manage.py makemigrations --check --dry-run
+	DJANGO_SETTINGS_MODULE=tests.contrib.settings $(VENV)/bin/python -m django makemigrations --check --dry-run
 
 test-sqlite: $(VENV)/.installed
-	$(VENV)/bin/pytest -n 2 --cov --cov-report=term $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n 2 --cov --cov-report= $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n 2 $(CONTRIB) --cov --cov-append --cov-report=term $(PYTEST_ARGS)
 
 test-postgres: $(VENV)/.installed
 	@if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || $(VENV)/bin/python -c "import psycopg; psycopg.connect('$(PG_URL)').close()" 2>/dev/null; then \
-		DATABASE_URL=$(PG_URL) $(VENV)/bin/pytest -n 2 $(PYTEST_ARGS); \
+		DATABASE_URL=$(PG_URL) $(VENV)/bin/pytest -n 2 $(PYTEST_ARGS) && \
+		DATABASE_URL=$(PG_URL) $(VENV)/bin/pytest -n 2 $(CONTRIB) $(PYTEST_ARGS); \
 	elif [ -n "$$REQUIRE_POSTGRES" ]; then echo "PostgreSQL does not answer on 127.0.0.1:5432"; exit 1; \
 	else echo "PostgreSQL does not answer: skipping the PostgreSQL run"; fi
 
 test-django6: $(VENV_NEW)/.installed
 	@$(VENV_NEW)/bin/python -c "import django; print('Django', django.get_version())"
 	DATABASE_URL=$(PG_URL) $(VENV_NEW)/bin/pytest -n 2 -m "not browser" $(PYTEST_ARGS)
+	DATABASE_URL=$(PG_URL) $(VENV_NEW)/bin/pytest -n 2 $(CONTRIB) $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -253,6 +253,14 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in [
             _timeout, "E003", "For example 10, or (3.05, 10)."),
     Setting("TEMPLATE_ID", None, "Template used by `send_otp`, `send_code` and `SendOTPForm` when none is given.",
             _text, "E009", "Copy the id of your OTP template from the EngageLab console."),
+    Setting("CODE_TEMPLATE_ID", None,
+            "Template of the codes the sign-in integrations generate and send with `send_code` (two-factor's "
+            "text messages, allauth's phone codes); `None` uses `TEMPLATE_ID`. See "
+            "[Signing people in](#signing-people-in).",
+            _text, "E009", "Copy the id of a verification-code template from the EngageLab console."),
+    Setting("VOICE_TEMPLATE_ID", None,
+            "Template (voice channel) of two-factor's phone calls; without it calls are refused and logged.",
+            _text, "E009", "Copy the id of a voice template from the EngageLab console."),
     Setting("LANGUAGE", "default",
             "Template language when none is given: `default`, `zh_CN`, `zh_HK`, `en`, `ja`, `th` or `es`.",
             _language, "E005", f"Use one of: {', '.join(LANGUAGES)}."),

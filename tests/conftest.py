@@ -1,3 +1,6 @@
+import os
+from pathlib import Path
+
 import pytest
 import responses as responses_lib
 from django.core.cache import caches
@@ -12,6 +15,27 @@ def chromium():
     """Headless Chromium (Playwright's Browser); skipped where Debian's chromium is missing."""
     with chromium_browser() as browser:
         yield browser
+
+#: The sign-in integrations' tests need the host packages' apps: their own settings module.
+CONTRIB_TESTS = Path(__file__).resolve().parent / "contrib"
+CONTRIB_SETTINGS = "tests.contrib.settings"
+
+
+def _contrib_settings() -> bool:
+    return os.environ.get("DJANGO_SETTINGS_MODULE") == CONTRIB_SETTINGS
+
+
+def pytest_ignore_collect(collection_path, config):
+    # Not skipped in silence: the header says so, and `make test` runs them apart.
+    if collection_path == CONTRIB_TESTS and not _contrib_settings():
+        return True
+    return None
+
+
+def pytest_report_header(config):
+    if not _contrib_settings():
+        return f"tests/contrib not collected: `pytest tests/contrib --ds {CONTRIB_SETTINGS}` runs them (make test does)"
+    return None
 
 
 @pytest.fixture

@@ -1,0 +1,37 @@
+"""Phone numbers of accounts, for projects whose user model has none (``AccountAdapter`` uses it)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from ... import validate_recipient
+
+
+class UserPhone(models.Model):
+    """One phone number per account, as allauth models it (``get_phone`` answers one)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="engagelab_phone"
+    )
+    # Unique: allauth finds the account of a number typed at login (get_user_by_phone).
+    phone = models.CharField(_("phone number"), max_length=32, unique=True)
+    verified = models.BooleanField(_("verified"), default=False)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("phone number")
+        verbose_name_plural = _("phone numbers")
+
+    def __str__(self) -> str:
+        return f"{self.user} ({_('verified') if self.verified else _('not verified')})"
+
+    def clean(self) -> None:
+        super().clean()
+        # Not a field validator: a migration would pin it to the core's module path.
+        try:
+            self.phone = validate_recipient(self.phone)
+        except ValidationError as error:
+            raise ValidationError({"phone": error}) from None
