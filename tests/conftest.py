@@ -16,6 +16,7 @@ def chromium():
     with chromium_browser() as browser:
         yield browser
 
+
 #: The sign-in integrations' tests need the host packages' apps: their own settings module.
 CONTRIB_TESTS = Path(__file__).resolve().parent / "contrib"
 CONTRIB_SETTINGS = "tests.contrib.settings"
