@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from ... import validate_recipient
+from ..recipients import clean_recipient_field
 
 
 class UserPhone(models.Model):
@@ -30,8 +29,4 @@ class UserPhone(models.Model):
 
     def clean(self) -> None:
         super().clean()
-        # Not a field validator: a migration would pin it to the core's module path.
-        try:
-            self.phone = validate_recipient(self.phone)
-        except ValidationError as error:
-            raise ValidationError({"phone": error}) from None
+        clean_recipient_field(self, "phone")

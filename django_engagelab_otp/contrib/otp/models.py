@@ -17,16 +17,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_otp.models import CooldownMixin, Device, ThrottlingMixin, TimestampMixin, VerifyNotAllowed
 
-from ... import check_otp, is_locked, send_otp, validate_recipient
+from ... import check_otp, is_locked, send_otp
 from ...conf import otp_settings
 from ...errors import FAILURES
 from ...exceptions import EngageLabError, InvalidInputError, WrongCodeError
+from ..recipients import clean_recipient_field
 from ..refusals import Refusal, current_request, refusal_for, tell
 
 #: What ``generate_challenge()`` answers once a code is on its way, by channel.
@@ -76,13 +76,7 @@ class EngageLabDevice(TimestampMixin, CooldownMixin, ThrottlingMixin, Device):
 
     def clean(self) -> None:
         super().clean()
-        # Stored as the services send to it (E.164, or an e-mail with its domain in
-        # lower case); checked here rather than as a field validator, which a
-        # migration would pin to the core's module path.
-        try:
-            self.recipient = validate_recipient(self.recipient)
-        except ValidationError as error:
-            raise ValidationError({"recipient": error}) from None
+        clean_recipient_field(self, "recipient")
 
     # ------------------------------------------------------------ sending
 
