@@ -5,7 +5,9 @@ At most ``MAX_VERIFY_ATTEMPTS`` codes are checked per message.
 An attempt is counted on the message's history row (``verify_attempts``)
 with one conditional UPDATE before the platform is asked: of simultaneous
 attempts, no more than the limit pass. Message ids this site did not send
-have no row; they are counted in the limits' cache instead.
+have no row; they are counted in the limits' cache instead, as units taken
+with ``cache.add`` (:func:`..limits_cache.take_unit`), per UTC day with the
+day before carried over.
 """
 
 from __future__ import annotations
@@ -19,13 +21,10 @@ from django.utils import timezone
 from ..conf import otp_settings
 from ..errors import failure
 from ..exceptions import EngageLabError
-from ..limits_cache import cache_errors, cache_key, limits_cache
+from ..limits_cache import DAY, Claim, Full, cache_errors, cache_key, take_unit, units_taken
 from ..models import MessageLog
 
 logger = logging.getLogger("django_engagelab_otp.limits")
-
-#: How long a counter lives for a message id this site did not send.
-UNKNOWN_MESSAGE_TTL = 86400
 
 
 @dataclass
@@ -34,7 +33,8 @@ class Attempt:
 
     message_id: str
     on_row: bool
-    cache_key: str | None = None
+    #: The unit held in the cache, for a message id this site did not send.
+    claim: Claim | None = None
 
     def refund(self) -> None:
         """The platform never answered: this was no attempt."""
@@ -42,9 +42,9 @@ class Attempt:
             MessageLog.objects.filter(message_id=self.message_id, verify_attempts__gt=0).update(
                 verify_attempts=F("verify_attempts") - 1
             )
-        elif self.cache_key is not None:
+        elif self.claim is not None:
             try:
-                limits_cache().decr(self.cache_key)
+                self.claim.give_back()
             except Exception as error:
                 logger.error("EngageLab verification attempt not given back: %s", type(error).__name__)
 
@@ -60,18 +60,12 @@ def reserve(message_id: str) -> Attempt:
         raise _locked(message_id, limit)
     if limit <= 0:
         return Attempt(message_id, on_row=False)
-    counter = cache_key("verify", message_id)
     with cache_errors():
-        cache = limits_cache()
-        cache.add(counter, 0, timeout=UNKNOWN_MESSAGE_TTL)
         try:
-            count = cache.incr(counter)
-        except ValueError:  # not kept (DummyCache): nothing to count with
-            return Attempt(message_id, on_row=False)
-        if count > limit:
-            cache.decr(counter)
-            raise _locked(message_id, limit)
-    return Attempt(message_id, on_row=False, cache_key=counter)
+            claim = take_unit(cache_key("verify", message_id), limit, DAY, carry_over=True)
+        except Full:
+            raise _locked(message_id, limit) from None
+    return Attempt(message_id, on_row=False, claim=claim)
 
 
 def left(message_id: str) -> int | None:
@@ -82,7 +76,7 @@ def left(message_id: str) -> int | None:
     used = MessageLog.objects.filter(message_id=message_id).values_list("verify_attempts", flat=True).first()
     if used is None:
         with cache_errors():
-            used = limits_cache().get(cache_key("verify", message_id)) or 0
+            used = units_taken(cache_key("verify", message_id), limit, DAY, carry_over=True)
     return max(0, limit - used)
 
 
