@@ -42,6 +42,18 @@ PREFIX = "engagelab_otp:"
 
 #: Cache backends whose ``add`` is not atomic: a limit kept there does not hold.
 NOT_ATOMIC: tuple[type[BaseCache], ...] = (FileBasedCache,)
+#: Cache backends (and their subclasses) whose ``add`` is atomic; of any other this app cannot tell.
+ATOMIC = frozenset(
+    {
+        "django.core.cache.backends.locmem.LocMemCache",
+        "django.core.cache.backends.redis.RedisCache",
+        "django.core.cache.backends.db.DatabaseCache",
+        "django.core.cache.backends.memcached.PyMemcacheCache",
+        "django.core.cache.backends.memcached.PyLibMCCache",
+        "django.core.cache.backends.dummy.DummyCache",  # keeps nothing: a check of its own says so
+        "django_redis.cache.RedisCache",
+    }
+)
 
 #: Units looked at in one round trip (one ``get_many``) when looking for a free one.
 _CHUNK = 100
@@ -49,6 +61,8 @@ _CHUNK = 100
 _MARGIN = 60
 #: Claims made again when a key seen taken is gone a moment later (given back meanwhile).
 _TRIES = 3
+#: Seconds since the epoch; the tests move it to a window's edge.
+clock = time.time
 
 
 def limits_cache() -> BaseCache:
@@ -61,6 +75,13 @@ def limits_cache() -> BaseCache:
             f"{type(cache).__name__}.add() is not atomic",
         )
     return cache
+
+
+def adds_atomically(backend: type[BaseCache]) -> bool | None:
+    """Whether a cache backend's ``add`` is atomic: ``None`` when this app does not know the backend."""
+    if issubclass(backend, NOT_ATOMIC):
+        return False
+    return any(f"{cls.__module__}.{cls.__qualname__}" in ATOMIC for cls in backend.__mro__) or None
 
 
 def cache_key(kind: str, value: str) -> str:
@@ -132,7 +153,7 @@ def take_unit(key: str, limit: int, window: Window, *, carry_over: bool = False)
     does not start afresh at a window's edge.
     """
     cache = limits_cache()
-    now = time.time()
+    now = clock()
     number = window.number(now)
     # Read until the window ends, or the next one when it carries over.
     timeout = math.ceil(window.end(number + carry_over) - now) + _MARGIN
@@ -148,7 +169,7 @@ def take_unit(key: str, limit: int, window: Window, *, carry_over: bool = False)
 def units_taken(key: str, limit: int, window: Window, *, carry_over: bool = False) -> int:
     """How many units of ``key`` are taken now (with the window before, with ``carry_over``)."""
     cache = limits_cache()
-    number = window.number(time.time())
+    number = window.number(clock())
     return _taken(cache, key, number, limit) + (_taken(cache, key, number - 1, limit) if carry_over else 0)
 
 
@@ -175,7 +196,7 @@ def take_alone(key: str, seconds: float) -> Claim:
     """
     cache = limits_cache()
     for _try in range(_TRIES):
-        now = time.time()
+        now = clock()
         bucket = math.floor(now / seconds)
         timeout = math.ceil((bucket + 2) * seconds - now) + _MARGIN  # read by claims until bucket b + 1 ends
         held: list[str] = []
