@@ -2,10 +2,11 @@
 
     .venv/bin/python bench/reliability.py
 
-Runs ``tests/proofs/test_bad_input.py``, ``test_faults.py``, ``test_concurrency.py``
-and ``test_secrets.py`` with pytest, on PostgreSQL when a server answers at
-``PG_URL`` (default ``postgres://postgres@127.0.0.1:5432/test``, as ``make
-test``) and on SQLite otherwise, where the concurrency test does not run.
+Runs ``tests/proofs/test_bad_input.py``, ``test_faults.py``, ``test_concurrency.py``,
+``test_secrets.py`` and ``test_limit_backends.py`` with pytest, on PostgreSQL
+when a server answers at ``PG_URL`` (default
+``postgres://postgres@127.0.0.1:5432/test``, as ``make test``) and on SQLite
+otherwise, where the concurrency test and the database cache's bursts do not run.
 Each proof test records its figures (``record_property("proof", {...})``);
 this module, loaded into that pytest run as a plugin, collects them from the
 test reports, and then prints the totals. The exit status is 1 when a test
@@ -31,6 +32,7 @@ SUITES = {
     "faults": "tests/proofs/test_faults.py",
     "concurrency": "tests/proofs/test_concurrency.py",
     "secrets": "tests/proofs/test_secrets.py",
+    "limits": "tests/proofs/test_limit_backends.py",
 }
 PG_URL = os.environ.get("PG_URL", "postgres://postgres@127.0.0.1:5432/test")
 #: Where the plugin writes what it collected (set by main() for the pytest run).
@@ -109,6 +111,7 @@ def figures(collected: dict[str, list[Any]]) -> dict[str, dict[str, Any]]:
         },
         "concurrency": {"tests": _count(outcomes, "concurrency")},
         "secrets": {"tests": _count(outcomes, "secrets")},
+        "limits": {"tests": _count(outcomes, "limits"), "bursts": by_suite["limits"]},
     }
     for row in by_suite["concurrency"]:
         result["concurrency"].update({key: value for key, value in row.items() if key != "suite"})
@@ -167,10 +170,29 @@ def render(result: dict[str, dict[str, Any]], database: str, seconds: float) -> 
         ]
     else:
         lines.append("  no figures recorded")
+    lines += ["", "Limits per cache backend (tests/proofs/test_limit_backends.py)"]
+    lines += _bursts(result["limits"]["bursts"]) or ["  no figures recorded"]
     lines += ["", "Tests"]
     for name, path in SUITES.items():
         lines.append(_line(path, _tests(result[name]["tests"])))
     return "\n".join(lines)
+
+
+def _bursts(bursts: list[dict[str, Any]]) -> list[str]:
+    """One line per burst: which backend, which limit, how many tried at once, how many got through."""
+    if not bursts:
+        return []
+    held = sum(1 for row in bursts if int(row["granted"]) == int(row["expected"]))
+    lines = [
+        f"  {'backend':<22}{'limit':<24}{'burst':<32}granted",
+        *(
+            f"  {row['backend']:<22}{row['limit']:<24}{row['mode']:<32}"
+            f"{row['granted']} of {row['attempted']} (limit {row['expected']})"
+            for row in sorted(bursts, key=lambda row: (row["backend"], row["limit"], row["mode"]))
+        ),
+        _line("bursts granting exactly the limit", f"{held} of {len(bursts)}"),
+    ]
+    return lines
 
 
 # ---------------------------------------------------------------------- the run

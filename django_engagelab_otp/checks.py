@@ -215,7 +215,7 @@ CHECKS: list[Callable[[], Messages]] = [
 ]
 
 
-#: Entries a database cache of the limits should have room for before it culls (each send takes up to four).
+#: Entries a database cache of the limits should have room for before it culls (a send takes up to three).
 ROOM = 100_000
 
 
@@ -241,8 +241,8 @@ def check_deployment(app_configs: Any = None, **kwargs: Any) -> Messages:
         return [
             Warning(
                 f"The database cache of the abuse limits ({alias!r}) holds {room} entries (MAX_ENTRIES): past "
-                "that it deletes a third of its rows, live cooldowns and counts among them, and each send "
-                "takes up to four.",
+                "that it deletes a third of its rows, live cooldowns and counts among them; a send takes up "
+                "to three, a form's post two more.",
                 hint=f"Set OPTIONS['MAX_ENTRIES'] of CACHES[{alias!r}] to {ROOM:,} or more (expired entries "
                 "go first), or use Redis.",
                 id=f"{ID}.W007",

@@ -297,8 +297,9 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in [
             "receive callbacks.",
             _text, "E103"),
     Setting("LIMITS_CACHE", "default",
-            "Cache alias that holds the abuse limits' cooldowns and counts; use a shared cache (Redis) when "
-            "several processes send.",
+            "Cache alias that holds the abuse limits' cooldowns and counts, client rates included; use a cache "
+            "every process shares (Redis, memcached, the database cache) when several send, and never a file "
+            "cache (see [Where the limits live](#where-the-limits-live-use-redis-in-production)).",
             _text, "E013"),
     Setting("RESEND_COOLDOWN", 60,
             "Seconds before one recipient may get another message of the same template (`send_otp`, "
@@ -308,8 +309,9 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in [
             "Messages one recipient may get per day (UTC), OTPs and own codes together; `0` turns the cap off.",
             _limit(_whole), "E010", _LIMIT_HINT),
     Setting("IP_RATE", "20/h",
-            "Sends (and, counted apart, verifications) per client IP through the forms given a `request`, as "
-            "django-ratelimit writes rates (`'5/10m'`, `'100/d'`); `False` turns it off.",
+            "Sends (and, counted apart, verifications) per client IP through the forms given a `request`, in "
+            "fixed windows as django-ratelimit writes rates (`'20/h'`: 20 an hour; `'5/10m'`, `'100/d'`); "
+            "`False` turns it off.",
             _rate, "E011", _RATE_HINT),
     Setting("USER_RATE", "10/h", "The same per signed-in user; `False` turns it off.", _rate, "E011", _RATE_HINT),
     Setting("CLIENT_IP", None,

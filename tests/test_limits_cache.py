@@ -196,3 +196,13 @@ def test_verification_lock_of_unknown_messages_carries_over_midnight(api, clock)
     with pytest.raises(VerificationLockedError):
         verify_otp("elsewhere", "000000")
     assert len(api.calls) == 5
+
+
+def test_deploy_check_warns_about_a_database_cache_that_would_cull_live_counts(settings):
+    database = {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "limits"}
+    settings.CACHES = {**settings.CACHES, "db": database}
+    configure(settings, LIMITS_CACHE="db")
+    (warning,) = run_checks(tags=[TAG], include_deployment_checks=True)
+    assert warning.id == "django_engagelab_otp.W007" and "300 entries" in warning.msg
+    settings.CACHES = {**settings.CACHES, "db": {**database, "OPTIONS": {"MAX_ENTRIES": 1_000_000}}}
+    assert run_checks(tags=[TAG], include_deployment_checks=True) == []

@@ -59,7 +59,7 @@ def burst(scenario: Scenario) -> Counter[str]:
 
 
 def threads(count: int, per_thread: int) -> str:
-    return f"{count} threads" + (f" x {per_thread} attempts" if per_thread > 1 else "")
+    return f"{count} threads" + (f", {per_thread} each" if per_thread > 1 else "")
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
