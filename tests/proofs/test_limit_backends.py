@@ -62,30 +62,34 @@ def threads(count: int, per_thread: int) -> str:
     return f"{count} threads" + (f", {per_thread} each" if per_thread > 1 else "")
 
 
-@pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
-@pytest.mark.parametrize(
-    "backend", [pytest.param(name, marks=[pytest.mark.postgres] if name == "database" else []) for name in BACKENDS]
-)
-def test_a_burst_of_threads_gets_exactly_the_limit(backend, scenario, settings, engagelab_outbox, record_property):
+def record(record_property, backend: str, scenario: Scenario, mode: str, outcomes: Counter[str], **changes) -> None:
+    """The figures of one burst, for ``make reliability``; ``changes`` to what the scenario says."""
+    values = {"limit": scenario.name, "attempted": scenario.attempts, "expected": scenario.granted, **changes}
+    figure(record_property, "limits", backend=label(backend), mode=mode, granted=outcomes[GRANTED], **values)
+
+
+def on_postgres(names: tuple[str, ...]) -> list[object]:
+    """The backends as parameters, the database cache's marked for the PostgreSQL runs."""
+    return [pytest.param(name, marks=[pytest.mark.postgres] if name == "database" else []) for name in names]
+
+
+@pytest.mark.parametrize("backend", on_postgres(BACKENDS))
+def test_bursts_of_threads_get_exactly_the_limit(backend, settings, engagelab_outbox, record_property):
     if backend == "database" and not SEND:
         pytest.skip("needs PostgreSQL: an in-memory SQLite database refuses simultaneous writers")
+    found, sent = {}, {}
     with limit_cache(backend) as config:
         use_limit_cache(settings, config)
-        configure(settings, LIMITS_CACHE="limits", **scenario.changes)
-        outcomes = burst(scenario)
-    figure(
-        record_property,
-        "limits",
-        backend=label(backend),
-        limit=scenario.name,
-        mode=threads(scenario.threads, scenario.per_thread),
-        granted=outcomes[GRANTED],
-        attempted=scenario.attempts,
-        expected=scenario.granted,
-    )
-    assert outcomes == expected(scenario, scenario.attempts)
-    if SEND and scenario.name in ("cooldown", "daily"):
-        assert len(engagelab_outbox) == scenario.granted, "each send granted went out, and no other"
+        for scenario in SCENARIOS:
+            configure(settings, LIMITS_CACHE="limits", **scenario.changes)
+            before = len(engagelab_outbox)
+            found[scenario.name] = outcomes = burst(scenario)
+            sent[scenario.name] = len(engagelab_outbox) - before
+            mode = threads(scenario.threads, scenario.per_thread)
+            record(record_property, backend, scenario, mode, outcomes)
+    assert found == {s.name: expected(s, s.attempts) for s in SCENARIOS}
+    if SEND:  # each send granted went out, and no other
+        assert sent == {s.name: s.granted if s.name in ("cooldown", "daily") else 0 for s in SCENARIOS}
 
 
 def _database_url() -> str:
@@ -94,31 +98,26 @@ def _database_url() -> str:
     return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
+@pytest.fixture(scope="module")
+def processes(django_db_setup, django_db_blocker):
+    """Worker processes for every backend of this module (starting them is the slow part)."""
+    with workers(PROCESSES, _database_url() if SEND else "") as running:
+        yield running
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "backend", [pytest.param(name, marks=[pytest.mark.postgres] if name == "database" else []) for name in SHARED]
-)
-def test_bursts_of_processes_get_exactly_the_limit(backend, settings, record_property):
-    if backend == "database" and connection.vendor != "postgresql":
+@pytest.mark.parametrize("backend", on_postgres(SHARED))
+def test_bursts_of_processes_get_exactly_the_limit(backend, settings, processes, record_property):
+    if backend == "database" and not SEND:
         pytest.skip("needs PostgreSQL: processes cannot share an in-memory SQLite database")
     found = {}
     with limit_cache(backend) as config:
         use_limit_cache(settings, config)
-        url = _database_url() if backend == "database" else ""
-        with workers(PROCESSES, config, url) as running:
-            for scenario in SCENARIOS:
-                each = scenario.threads // PROCESSES
-                found[scenario.name] = running.burst(scenario.name, each)
-                figure(
-                    record_property,
-                    "limits",
-                    backend=label(backend),
-                    limit=scenario.name,
-                    mode=f"{PROCESSES} processes x {threads(each, scenario.per_thread)}",
-                    granted=found[scenario.name][GRANTED],
-                    attempted=scenario.attempts,
-                    expected=scenario.granted,
-                )
+        for scenario in SCENARIOS:
+            each = scenario.threads // PROCESSES
+            found[scenario.name] = outcomes = processes.burst(config, scenario.name, each)
+            mode = f"{PROCESSES} processes x {threads(each, scenario.per_thread)}"
+            record(record_property, backend, scenario, mode, outcomes)
     assert found == {s.name: expected(s, s.attempts) for s in SCENARIOS}
 
 
@@ -127,7 +126,10 @@ def test_bursts_of_processes_get_exactly_the_limit(backend, settings, record_pro
 # the count back with the cache's default timeout.
 
 
+@pytest.mark.postgres
 def test_a_cooldown_that_ran_out_is_claimed_once_by_a_burst(settings, engagelab_outbox, record_property):
+    if not SEND:
+        pytest.skip("needs PostgreSQL: an in-memory SQLite database refuses simultaneous writers")
     scenario = BY_NAME["cooldown"]
     with limit_cache("database") as config:
         use_limit_cache(settings, config)
@@ -136,16 +138,8 @@ def test_a_cooldown_that_ran_out_is_claimed_once_by_a_burst(settings, engagelab_
         time.sleep(2.1)  # the database cache keeps expiry times in whole seconds
         locmem.reset()  # the platform forgets the first code: only the cooldown may refuse
         outcomes = burst(scenario)
-    figure(
-        record_property,
-        "limits",
-        backend=label("database"),
-        limit="cooldown, once expired",
-        mode=threads(scenario.threads, scenario.per_thread),
-        granted=outcomes[GRANTED],
-        attempted=scenario.attempts,
-        expected=1,
-    )
+    mode = threads(scenario.threads, scenario.per_thread)
+    record(record_property, "database", scenario, mode, outcomes, limit="cooldown, once expired")
     assert outcomes == expected(scenario, scenario.attempts)
 
 

@@ -1,13 +1,14 @@
 """OS processes claiming one limit at once: the worker (``python -m tests.support.limits_worker``) and its driver.
 
-A worker sets Django up with ``CACHES["limits"]`` from the environment
-(``LIMITS_CACHE_CONFIG``, JSON) and, for a database cache, the test's own
-database (``DATABASE_URL``). It prints ``ready``, then for each line
-``{"scenario": name, "threads": n}`` on its standard input runs ``n`` threads
-released together, each making that scenario's attempts
+A worker sets Django up with the test's own database (``DATABASE_URL``, for
+a database cache; none otherwise) and prints ``ready``. Then for each line
+``{"cache": {...}, "scenario": name, "threads": n}`` on its standard input it
+makes ``cache`` its ``CACHES["limits"]``, runs ``n`` threads released
+together, each making that scenario's attempts
 (:mod:`tests.support.limit_scenarios`), and prints what they came to as one
 JSON line. The driver writes each line to every worker before it reads any
-answer, so that the processes race each other.
+answer, so that the processes race each other. Workers serve one backend
+after another: starting them is what takes time.
 """
 
 from __future__ import annotations
@@ -39,16 +40,15 @@ def main() -> None:
     from tests.support.limit_scenarios import BY_NAME
     from tests.support.settings import merged
 
-    caches = {**settings.CACHES, "limits": json.loads(os.environ["LIMITS_CACHE_CONFIG"])}
     first = int(os.environ["WORKER_NUMBER"]) * 1000  # thread numbers of their own, across processes
-    with override_settings(CACHES=caches, ENGAGELAB_OTP=merged(LIMITS_CACHE="limits")):
-        print("ready", flush=True)
-        for line in sys.stdin:
-            order = json.loads(line)
-            scenario = BY_NAME[order["scenario"]]
-            with override_settings(ENGAGELAB_OTP=merged(**scenario.changes)):
-                outcomes = _burst(order["threads"], lambda i, s=scenario: s.attempts_of(first + i, send=False))
-            print(json.dumps(outcomes), flush=True)
+    print("ready", flush=True)
+    for line in sys.stdin:
+        order = json.loads(line)
+        scenario = BY_NAME[order["scenario"]]
+        caches = {**settings.CACHES, "limits": order["cache"]}
+        with override_settings(CACHES=caches, ENGAGELAB_OTP=merged(LIMITS_CACHE="limits", **scenario.changes)):
+            outcomes = _burst(order["threads"], lambda i, s=scenario: s.attempts_of(first + i, send=False))
+        print(json.dumps(outcomes), flush=True)
 
 
 def _burst(count: int, attempts_of: Any) -> dict[str, int]:
@@ -85,9 +85,9 @@ class Workers:
         self.logs[number].seek(0)
         return self.logs[number].read()[-2000:].decode(errors="replace")
 
-    def burst(self, scenario: str, threads: int) -> Counter[str]:
-        """Every process runs ``threads`` attempts of ``scenario`` at once; their outcomes added up."""
-        order = json.dumps({"scenario": scenario, "threads": threads}) + "\n"
+    def burst(self, cache: dict[str, Any], scenario: str, threads: int) -> Counter[str]:
+        """Every process runs ``threads`` threads of ``scenario`` at once, counting in ``cache``; their outcomes."""
+        order = json.dumps({"cache": cache, "scenario": scenario, "threads": threads}) + "\n"
         for process in self.processes:  # all written before any is read: they run together
             process.stdin.write(order)
             process.stdin.flush()
@@ -101,11 +101,11 @@ class Workers:
 
 
 @contextmanager
-def workers(count: int, cache: dict[str, Any], database_url: str = "") -> Iterator[Workers]:
-    """``count`` worker processes with ``cache`` as their ``"limits"`` cache, ready to race."""
+def workers(count: int, database_url: str = "") -> Iterator[Workers]:
+    """``count`` worker processes, ready to race (on ``database_url`` for a database cache)."""
     with ExitStack() as stack:
         logs = [stack.enter_context(tempfile.TemporaryFile()) for _ in range(count)]
-        processes = [_start(number, cache, database_url, log) for number, log in enumerate(logs)]
+        processes = [_start(number, database_url, log) for number, log in enumerate(logs)]
         stack.callback(_stop, processes)
         running = Workers(processes, logs)
         for number, process in enumerate(processes):
@@ -115,7 +115,7 @@ def workers(count: int, cache: dict[str, Any], database_url: str = "") -> Iterat
         yield running
 
 
-def _start(number: int, cache: dict[str, Any], database_url: str, log: Any) -> subprocess.Popen[str]:
+def _start(number: int, database_url: str, log: Any) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "tests.support.limits_worker"],
         cwd=ROOT,
@@ -123,7 +123,6 @@ def _start(number: int, cache: dict[str, Any], database_url: str, log: Any) -> s
             **os.environ,
             "PYTHONPATH": str(ROOT),
             "DJANGO_SETTINGS_MODULE": "tests.settings",
-            "LIMITS_CACHE_CONFIG": json.dumps(cache),
             "DATABASE_URL": database_url,
             "WORKER_NUMBER": str(number),
         },
