@@ -9,12 +9,25 @@ from __future__ import annotations
 import pytest
 from django.core.cache import cache
 from django.core.cache.backends.base import BaseCache
+from django.core.cache.backends.db import DatabaseCache
+from django.core.cache.backends.filebased import FileBasedCache
+from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache.backends.memcached import PyMemcacheCache
+from django.core.cache.backends.redis import RedisCache
 from django.core.checks import run_checks
 
 from django_engagelab_otp import limits_cache, send_otp, verify_otp
 from django_engagelab_otp.checks import TAG
 from django_engagelab_otp.exceptions import ConfigurationError, VerificationLockedError
-from django_engagelab_otp.limits_cache import DAY, Full, Window, take_alone, take_unit, units_taken
+from django_engagelab_otp.limits_cache import (
+    DAY,
+    Full,
+    Window,
+    adds_atomically,
+    take_alone,
+    take_unit,
+    units_taken,
+)
 from django_engagelab_otp.models import MessageLog
 from tests.support.answers import accept
 from tests.support.constants import API, PHONE
@@ -206,3 +219,23 @@ def test_deploy_check_warns_about_a_database_cache_that_would_cull_live_counts(s
     assert warning.id == "django_engagelab_otp.W007" and "300 entries" in warning.msg
     settings.CACHES = {**settings.CACHES, "db": {**database, "OPTIONS": {"MAX_ENTRIES": 1_000_000}}}
     assert run_checks(tags=[TAG], include_deployment_checks=True) == []
+
+
+class OwnRedisCache(RedisCache):
+    """A project's subclass of a backend whose add() is atomic."""
+
+
+@pytest.mark.parametrize(
+    ("backend", "atomic"),
+    [
+        (LocMemCache, True),
+        (RedisCache, True),
+        (OwnRedisCache, True),
+        (DatabaseCache, True),
+        (PyMemcacheCache, True),
+        (FileBasedCache, False),
+        (OwnCache, None),
+    ],
+)
+def test_which_backends_add_atomically(backend, atomic):
+    assert adds_atomically(backend) is atomic
