@@ -184,9 +184,9 @@ def _bursts(bursts: list[dict[str, Any]]) -> list[str]:
         return []
     held = sum(1 for row in bursts if int(row["granted"]) == int(row["expected"]))
     lines = [
-        f"  {'backend':<22}{'limit':<24}{'burst':<32}granted",
+        f"  {'backend':<22}{'limit':<24}{'burst':<34}granted",
         *(
-            f"  {row['backend']:<22}{row['limit']:<24}{row['mode']:<32}"
+            f"  {row['backend']:<22}{row['limit']:<24}{row['mode']:<34}"
             f"{row['granted']} of {row['attempted']} (limit {row['expected']})"
             for row in sorted(bursts, key=lambda row: (row["backend"], row["limit"], row["mode"]))
         ),
