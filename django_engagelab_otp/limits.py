@@ -23,6 +23,7 @@ import ipaddress
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from django.http import HttpRequest
 
@@ -68,23 +69,24 @@ def claim_send(recipient: str, template_id: str) -> SendClaim:
     one recipient and template, exactly one wins; of simultaneous claims for
     one recipient, no more than the day's limit.
     """
-    claim = SendClaim()
     box = mailbox(recipient)
-    scope = "cooldown"
+    cooldown, limit = otp_settings.RESEND_COOLDOWN, otp_settings.DAILY_LIMIT
+    takes: list[tuple[str, Callable[[], Claim]]] = []
+    if cooldown > 0:
+        takes.append(("cooldown", partial(take_alone, cache_key("cooldown", f"{template_id}\n{box}"), cooldown)))
+    if limit > 0:
+        takes.append(("daily", partial(take_unit, cache_key("daily", box), limit, DAY)))
+    claim = SendClaim()
     with cache_errors():
-        try:
-            if otp_settings.RESEND_COOLDOWN > 0:
-                key = cache_key("cooldown", f"{template_id}\n{box}")
-                claim.claims.append(take_alone(key, otp_settings.RESEND_COOLDOWN))
-            scope = "daily"
-            if otp_settings.DAILY_LIMIT > 0:
-                claim.claims.append(take_unit(cache_key("daily", box), otp_settings.DAILY_LIMIT, DAY))
-        except Full as full:
-            claim.release()
-            raise _refuse(scope, full.wait, recipient) from None
-        except BaseException:
-            claim.release()
-            raise
+        for scope, take in takes:
+            try:
+                claim.claims.append(take())
+            except Full as full:
+                claim.release()  # the cooldown, when the day's limit refuses
+                raise _refuse(scope, full.wait, recipient) from None
+            except BaseException:
+                claim.release()
+                raise
     return claim
 
 

@@ -25,6 +25,7 @@ guard it.
 from __future__ import annotations
 
 import math
+import random
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -160,8 +161,12 @@ def take_unit(key: str, limit: int, window: Window, *, carry_over: bool = False)
     room = limit - (_taken(cache, key, number - 1, limit) if carry_over else 0)
     for units in _units(key, number, room):
         taken = cache.get_many(units)
-        for unit in units:
-            if unit not in taken and cache.add(unit, now, timeout=timeout):
+        free = [unit for unit in units if unit not in taken]
+        # In a burst every taker sees the same free units: tried in an order of its own,
+        # most first adds succeed, rather than all takers queueing for the lowest unit.
+        random.shuffle(free)
+        for unit in free:
+            if cache.add(unit, now, timeout=timeout):
                 return Claim((unit,))
     raise Full(window.end(number) - now)
 
