@@ -25,7 +25,7 @@ help:
 	@echo "make test   - the whole suite: SQLite + PostgreSQL (Django 5.2), and Django 6 on Python 3.12"
 	@echo "make lint   - ruff"
 	@echo "make bench  - benchmarks (bench/)"
-	@echo "make reliability - the fault, bad-input, concurrency and secret-scan figures (README, Reliability)"
+	@echo "make reliability - the fault, bad-input, concurrency, secret-scan and cache-backend figures (README, Reliability)"
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)

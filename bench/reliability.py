@@ -3,10 +3,11 @@
     .venv/bin/python bench/reliability.py
 
 Runs ``tests/proofs/test_bad_input.py``, ``test_faults.py``, ``test_concurrency.py``,
-``test_secrets.py``, ``test_hostile_answers.py`` and ``test_error_reports.py`` with
-pytest, on PostgreSQL when a server answers at ``PG_URL`` (default
-``postgres://postgres@127.0.0.1:5432/test``, as ``make test``) and on SQLite
-otherwise, where the concurrency test does not run.
+``test_secrets.py``, ``test_hostile_answers.py``, ``test_error_reports.py`` and
+``test_limit_backends.py`` with pytest, on PostgreSQL when a server answers at
+``PG_URL`` (default ``postgres://postgres@127.0.0.1:5432/test``, as ``make
+test``) and on SQLite otherwise, where the concurrency test and the database
+cache's bursts do not run.
 Each proof test records its figures (``record_property("proof", {...})``);
 this module, loaded into that pytest run as a plugin, collects them from the
 test reports, and then prints the totals. The exit status is 1 when a test
@@ -34,6 +35,7 @@ SUITES = {
     "secrets": "tests/proofs/test_secrets.py",
     "hostile": "tests/proofs/test_hostile_answers.py",
     "reports": "tests/proofs/test_error_reports.py",
+    "limits": "tests/proofs/test_limit_backends.py",
 }
 PG_URL = os.environ.get("PG_URL", "postgres://postgres@127.0.0.1:5432/test")
 #: Where the plugin writes what it collected (set by main() for the pytest run).
@@ -119,6 +121,7 @@ def figures(collected: dict[str, list[Any]]) -> dict[str, dict[str, Any]]:
             "leaks": _sum(by_suite["reports"], "leaks"),
             "tests": _count(outcomes, "reports"),
         },
+        "limits": {"tests": _count(outcomes, "limits"), "bursts": by_suite["limits"]},
     }
     for row in by_suite["concurrency"]:
         result["concurrency"].update({key: value for key, value in row.items() if key != "suite"})
@@ -207,12 +210,30 @@ def render(result: dict[str, dict[str, Any]], database: str, seconds: float) -> 
         _line("reports searched", reports["reports"]),
         _line("pages, texts and mails searched", reports["places"]),
         _line("leaks", reports["leaks"]),
-        "",
-        "Tests",
     ]
+    lines += ["", "Limits per cache backend (tests/proofs/test_limit_backends.py)"]
+    lines += _bursts(result["limits"]["bursts"]) or ["  no figures recorded"]
+    lines += ["", "Tests"]
     for name, path in SUITES.items():
         lines.append(_line(path, _tests(result[name]["tests"])))
     return "\n".join(lines)
+
+
+def _bursts(bursts: list[dict[str, Any]]) -> list[str]:
+    """One line per burst: which backend, which limit, how many tried at once, how many got through."""
+    if not bursts:
+        return []
+    held = sum(1 for row in bursts if int(row["granted"]) == int(row["expected"]))
+    lines = [
+        f"  {'backend':<22}{'limit':<24}{'burst':<34}granted",
+        *(
+            f"  {row['backend']:<22}{row['limit']:<24}{row['mode']:<34}"
+            f"{row['granted']} of {row['attempted']} (limit {row['expected']})"
+            for row in sorted(bursts, key=lambda row: (row["backend"], row["limit"], row["mode"]))
+        ),
+        _line("bursts granting exactly the limit", f"{held} of {len(bursts)}"),
+    ]
+    return lines
 
 
 # ---------------------------------------------------------------------- the run

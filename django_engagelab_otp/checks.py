@@ -13,12 +13,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.cache import caches
 from django.core.checks import CheckMessage, Error, Warning, register
 from django.db import router
+from django.utils.module_loading import import_string
 
 from .backends import backend_class
 from .conf import DEFAULTS, SETTINGS, otp_settings, problems
 from .exceptions import EngageLabError
+from .limits_cache import adds_atomically
 from .models import MessageLog
 from .validation import template_id
 
@@ -143,6 +146,12 @@ def _template() -> Messages:
     return []
 
 
+_SHARED_CACHE_HINT = (
+    "Point ENGAGELAB_OTP['LIMITS_CACHE'] at a cache every process shares: Redis "
+    "(django.core.cache.backends.redis.RedisCache), memcached or the database cache."
+)
+
+
 def _limits_cache() -> Messages:
     alias = otp_settings.LIMITS_CACHE
     backend = _cache_backend(alias)
@@ -158,9 +167,35 @@ def _limits_cache() -> Messages:
         return [
             Warning(
                 f"The cache of the abuse limits ({alias!r}) remembers nothing: no cooldown or daily cap holds.",
-                hint="Point ENGAGELAB_OTP['LIMITS_CACHE'] at a real cache, e.g. "
-                "django.core.cache.backends.redis.RedisCache.",
+                hint=_SHARED_CACHE_HINT,
                 id=f"{ID}.W004",
+            )
+        ]
+    return _atomic_adds(alias, backend)
+
+
+def _atomic_adds(alias: str, backend: str) -> Messages:
+    """Every limit is counted with ``cache.add``: a backend whose add is not atomic holds none."""
+    try:
+        atomic = adds_atomically(import_string(backend))
+    except ImportError:
+        return []  # Django's own checks and the first use report it
+    if atomic is False:
+        return [
+            Error(
+                f"The cache of the abuse limits ({alias!r}) cannot hold them: {backend}.add() looks for a key, "
+                "then writes it, so simultaneous requests all pass. Sends are refused while it is the cache.",
+                hint=_SHARED_CACHE_HINT,
+                id=f"{ID}.E017",
+            )
+        ]
+    if atomic is None:
+        return [
+            Warning(
+                f"The abuse limits count with add() in the cache {alias!r} ({backend}): they hold only if that "
+                "add() is atomic (adds a key only when it is absent, in one step), which this app cannot tell.",
+                hint="If it is, silence this warning (SILENCED_SYSTEM_CHECKS). " + _SHARED_CACHE_HINT,
+                id=f"{ID}.W006",
             )
         ]
     return []
@@ -180,7 +215,7 @@ def _history_database() -> Messages:
             hint="On PostgreSQL or MySQL the history is written on a connection of its own and survives the "
             "rollback; on SQLite, turn ATOMIC_REQUESTS off or send outside the atomic block "
             "(transaction.non_atomic_requests).",
-            id=f"{ID}.W006",
+            id=f"{ID}.W008",
         )
     ]
 
@@ -202,21 +237,37 @@ CHECKS: list[Callable[[], Messages]] = [
 ]
 
 
+#: Entries a database cache of the limits should have room for before it culls (a send takes up to three).
+ROOM = 100_000
+
+
 @register(TAG, deploy=True)
 def check_deployment(app_configs: Any = None, **kwargs: Any) -> Messages:
-    """``manage.py check --deploy``: limits kept per process do not hold on a site with several."""
+    """``manage.py check --deploy``: limits a cache forgets (per process, or culled) do not hold on a busy site."""
     alias = otp_settings.LIMITS_CACHE
     if otp_settings.raw() is not None and not isinstance(otp_settings.raw(), dict):
         return []
-    if (_cache_backend(alias) or "").endswith(".LocMemCache"):
+    backend = _cache_backend(alias) or ""
+    if backend.endswith(".LocMemCache"):
         return [
             Warning(
                 f"The cache of the abuse limits ({alias!r}) is per process: each process keeps its own "
                 "cooldowns and counts, so the limits multiply with the processes; past its MAX_ENTRIES "
                 "(300 by default) it forgets a third of them at once.",
-                hint="Point ENGAGELAB_OTP['LIMITS_CACHE'] at a shared cache, e.g. "
-                "django.core.cache.backends.redis.RedisCache.",
+                hint=_SHARED_CACHE_HINT,
                 id=f"{ID}.W005",
+            )
+        ]
+    room = getattr(caches[alias], "_max_entries", ROOM) if backend.endswith(".DatabaseCache") else ROOM
+    if room < ROOM:
+        return [
+            Warning(
+                f"The database cache of the abuse limits ({alias!r}) holds {room} entries (MAX_ENTRIES): past "
+                "that it deletes a third of its rows, live cooldowns and counts among them; a send takes up "
+                "to three, a form's post two more.",
+                hint=f"Set OPTIONS['MAX_ENTRIES'] of CACHES[{alias!r}] to {ROOM:,} or more (expired entries "
+                "go first), or use Redis.",
+                id=f"{ID}.W007",
             )
         ]
     return []

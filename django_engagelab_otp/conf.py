@@ -45,8 +45,9 @@ NUMBER_TYPES: dict[int, str] = {getattr(PhoneNumberType, name): name for name in
 #: The region ``phonenumbers`` gives numbers that belong to no country (+800, +882 …).
 NON_GEOGRAPHIC = "001"
 
-#: django-ratelimit's rates: "20/h", "5/10m", "100/d".
-_RATE = re.compile(r"\d+/\d*[smhd]")
+#: Rates as django-ratelimit writes them: "20/h", "5/10m", "100/d" (how many, per how many of a unit).
+_RATE = re.compile(r"(\d+)/(\d*)([smhd])")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -186,9 +187,16 @@ def _number_types() -> set[str]:
 def _rate(value: Any) -> str | bool:
     if value is False:
         return False
-    if not (isinstance(value, str) and _RATE.fullmatch(value.strip())):
-        raise Invalid(f"is not a rate: {value!r}")
+    parse_rate(value)
     return value.strip()
+
+
+def parse_rate(rate: Any) -> tuple[int, int]:
+    """How many per how many seconds: ``"5/10m"`` is ``(5, 600)``; ``Invalid`` for anything else."""
+    match = _RATE.fullmatch(rate.strip()) if isinstance(rate, str) else None
+    if match is None or not int(match[2] or 1):  # "5/0m" would be a window of no time
+        raise Invalid(f"is not a rate: {rate!r}")
+    return int(match[1]), int(match[2] or 1) * _UNITS[match[3]]
 
 
 def _callable(value: Any) -> Callable[..., Any]:
@@ -234,7 +242,7 @@ class Setting:
 
 
 _LIMIT_HINT = "0 turns this limit off."
-_RATE_HINT = "Write it as django-ratelimit does: '20/h', '5/10m', '100/d'; False turns it off."
+_RATE_HINT = "How many per period, as django-ratelimit writes it: '20/h', '5/10m', '100/d'; False turns it off."
 _REGIONS_HINT = (
     "Two-letter ISO 3166 codes in capitals, as phonenumbers gives them (['GB', 'IE']); "
     f"{NON_GEOGRAPHIC!r} for numbers of no country (+800, +882 …)."
@@ -302,8 +310,9 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in [
             "receive callbacks.",
             _text, "E103"),
     Setting("LIMITS_CACHE", "default",
-            "Cache alias that holds the abuse limits' cooldowns and counts; use a shared cache (Redis) when "
-            "several processes send.",
+            "Cache alias that holds the abuse limits' cooldowns and counts, client rates included; use a cache "
+            "every process shares (Redis, memcached, the database cache) when several send, and never a file "
+            "cache (see [Where the limits live](#where-the-limits-live-use-redis-in-production)).",
             _text, "E013"),
     Setting("RESEND_COOLDOWN", 60,
             "Seconds before one recipient may get another message of the same template (`send_otp`, "
@@ -313,8 +322,9 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in [
             "Messages one recipient may get per day (UTC), OTPs and own codes together; `0` turns the cap off.",
             _limit(_whole), "E010", _LIMIT_HINT),
     Setting("IP_RATE", "20/h",
-            "Sends (and, counted apart, verifications) per client IP through the forms given a `request`, as "
-            "django-ratelimit writes rates (`'5/10m'`, `'100/d'`); `False` turns it off.",
+            "Sends (and, counted apart, verifications) per client IP through the forms given a `request`, in "
+            "fixed windows as django-ratelimit writes rates (`'20/h'`: 20 an hour; `'5/10m'`, `'100/d'`); "
+            "`False` turns it off.",
             _rate, "E011", _RATE_HINT),
     Setting("USER_RATE", "10/h", "The same per signed-in user; `False` turns it off.", _rate, "E011", _RATE_HINT),
     Setting("CLIENT_IP", None,

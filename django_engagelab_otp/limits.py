@@ -7,40 +7,33 @@
   not lock a person out; a send whose outcome is unknown keeps them, since its
   message may have gone.
 * **Client rates** (``IP_RATE``, ``USER_RATE``) guard the forms given a
-  request, through django-ratelimit.
+  request, in fixed windows as django-ratelimit counts them.
 
-State lives in Django's cache framework (:mod:`.limits_cache`): with a shared
-cache such as Redis the limits hold across processes and machines. Refusals
-raise ``ThrottledError``, are logged at WARNING with the recipient masked,
-and write no history row: no message was sent. (The verification attempt
-counter lives with the history: :mod:`.history.attempts`.)
+State lives in Django's cache framework, counted with ``cache.add`` alone
+(:mod:`.limits_cache` says why): with a shared cache such as Redis the limits
+hold across processes and machines. Refusals raise ``ThrottledError``, are
+logged at WARNING with the recipient masked, and write no history row: no
+message was sent. (The verification attempt counter lives with the history:
+:mod:`.history.verifications`.)
 """
 
 from __future__ import annotations
 
 import ipaddress
 import logging
-import math
-import secrets
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 
-from django.core.cache import BaseCache
 from django.http import HttpRequest
-from django_ratelimit.core import get_usage
 
-from .conf import otp_settings
+from .conf import otp_settings, parse_rate
 from .errors import failure
-from .exceptions import EngageLabError, ThrottledError
-from .limits_cache import PREFIX, cache_errors, cache_keys, limits_cache
+from .exceptions import EngageLabError
+from .limits_cache import DAY, Claim, Full, Window, cache_errors, cache_key, cache_keys, take_alone, take_unit
 from .privacy import mailbox, mask_recipient, stored_recipient
 
 logger = logging.getLogger("django_engagelab_otp.limits")
-
-DAY = 86400
-#: Attempts to claim a key that expires while it is being read.
-_CLAIM_TRIES = 3
 
 
 # ---------------------------------------------------------------------- sends
@@ -50,29 +43,19 @@ _CLAIM_TRIES = 3
 class SendClaim:
     """The limits one send holds while its request is out."""
 
-    cooldown_key: str | None = None
-    token: str = ""
-    daily_key: str | None = None
+    claims: list[Claim] = field(default_factory=list)
 
     def release(self) -> None:
         """The send was refused or failed: give back the cooldown and the day's count.
 
         Never raises: the send's own error is what the caller must see.
         """
-        if self.cooldown_key is None and self.daily_key is None:
-            return
+        keys = tuple(key for claim in self.claims for key in claim.keys)
+        self.claims = []
         try:
-            cache = limits_cache()
-            if self.cooldown_key is not None:
-                held = cache.get(self.cooldown_key)
-                # Only our own claim: one that expired meanwhile may be another send's by now.
-                if isinstance(held, tuple) and held[1:] == (self.token,):
-                    cache.delete(self.cooldown_key)
-            if self.daily_key is not None:
-                cache.decr(self.daily_key)
-        except Exception as error:  # the cache went away; the counts expire on their own
+            Claim(keys).give_back()
+        except Exception as error:  # the cache went away; the claims expire on their own
             logger.error("EngageLab limits could not be given back: %s", type(error).__name__)
-        self.cooldown_key = self.daily_key = None
 
 
 #: What an unthrottled send holds.
@@ -83,68 +66,31 @@ def claim_send(recipient: str, template_id: str) -> SendClaim:
     """Claim the cooldown and one of the day's messages for ``recipient``, or raise ``ThrottledError``.
 
     ``recipient`` is normalized (E.164 or e-mail). Of simultaneous claims for
-    one recipient and template, exactly one wins: ``cache.add`` is atomic.
+    one recipient and template, exactly one wins; of simultaneous claims for
+    one recipient, no more than the day's limit.
     """
+    box = mailbox(recipient)
+    cooldown, limit = otp_settings.RESEND_COOLDOWN, otp_settings.DAILY_LIMIT
+    takes: list[tuple[str, Callable[[], Claim]]] = []
+    # The keys under SECRET_KEY_FALLBACKS hold what was claimed before a rotation: it still counts.
+    if cooldown > 0:
+        key, *former = cache_keys("cooldown", f"{template_id}\n{box}")
+        takes.append(("cooldown", partial(take_alone, key, cooldown, former=former)))
+    if limit > 0:
+        key, *former = cache_keys("daily", box)
+        takes.append(("daily", partial(take_unit, key, limit, DAY, former=former)))
     claim = SendClaim()
     with cache_errors():
-        cache = limits_cache()
-        cooldown = otp_settings.RESEND_COOLDOWN
-        if cooldown > 0:
-            keys = cache_keys("cooldown", f"{template_id}\n{mailbox(recipient)}")
-            claim.cooldown_key = keys[0]
-            claim.token = _claim_cooldown(cache, keys, cooldown, recipient)
-        limit = otp_settings.DAILY_LIMIT
-        if limit > 0:
+        for scope, take in takes:
             try:
-                claim.daily_key = _count_today(cache, recipient, limit)
-            except ThrottledError:
+                claim.claims.append(take())
+            except Full as full:
+                claim.release()  # the cooldown, when the day's limit refuses
+                raise _refuse(scope, full.wait, recipient) from None
+            except BaseException:
                 claim.release()
                 raise
     return claim
-
-
-def _claim_cooldown(cache: BaseCache, keys: list[str], seconds: float, recipient: str) -> str:
-    """Claim ``keys[0]``; the other keys are where a cooldown started before a ``SECRET_KEY`` rotation is held."""
-    key, *former = keys
-    earlier = cache.get_many(former) if former else {}
-    if earlier:
-        raise _refuse("cooldown", _left(next(iter(earlier.values())), seconds), recipient)
-    token = secrets.token_hex(8)
-    for _try in range(_CLAIM_TRIES):
-        expires_at = time.time() + seconds
-        if cache.add(key, (expires_at, token), timeout=math.ceil(seconds)):
-            return token
-        held = cache.get(key)
-        if held is not None:  # else it expired between add and get: claim again
-            raise _refuse("cooldown", _left(held, seconds), recipient)
-    raise _refuse("cooldown", seconds, recipient)
-
-
-def _left(held: object, seconds: float) -> float:
-    """Seconds left of a held cooldown (a value this code did not write: the whole cooldown)."""
-    return held[0] - time.time() if isinstance(held, tuple) else seconds
-
-
-def _count_today(cache: BaseCache, recipient: str, limit: int) -> str | None:
-    """Count one message in today's (UTC) total for ``recipient``; the key, or ``None`` if the cache keeps nothing."""
-    now = time.time()
-    day = int(now // DAY)
-    left = (day + 1) * DAY - now
-    key, *former = [f"{name}:{day}" for name in cache_keys("daily", mailbox(recipient))]
-    # Today's messages counted before a SECRET_KEY rotation, under an old key.
-    earlier = sum(n for n in cache.get_many(former).values() if isinstance(n, int)) if former else 0
-    for _try in range(_CLAIM_TRIES):
-        cache.add(key, 0, timeout=math.ceil(left) + 60)
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired (or never kept: DummyCache) between add and incr
-            continue
-        if count + earlier > limit:
-            cache.decr(key)
-            raise _refuse("daily", left, recipient)
-        return key
-    logger.warning("EngageLab daily limit not counted: the cache %r keeps nothing", otp_settings.LIMITS_CACHE)
-    return None
 
 
 def _refuse(scope: str, wait: float, recipient: str = "", action: str = "send") -> EngageLabError:
@@ -190,16 +136,19 @@ def check_client(request: HttpRequest | None, action: str) -> None:
         value = key_of(request) if rate else None
         if value is None:
             continue
+        count, seconds = parse_rate(rate)
+        key = cache_key(f"{action}:{scope}", value)
         with cache_errors():
-            usage = get_usage(
-                request,
-                group=f"{PREFIX}{action}:{scope}",
-                key=lambda _group, _request, value=value: value,
-                rate=rate,
-                increment=True,
-            )
-        if usage is not None and usage["should_limit"]:
-            raise _refuse(scope, usage["time_left"], action=action)
+            try:
+                take_unit(key, count, _window(key, seconds))
+            except Full as full:
+                raise _refuse(scope, full.wait, action=action) from None
+
+
+def _window(key: str, seconds: int) -> Window:
+    # Each client's windows start at a moment of their own (from its key's hash), as
+    # django-ratelimit's do, so that all the counts do not start afresh at once.
+    return Window(seconds, offset=int(key[-8:], 16) % seconds)
 
 
 def client_ip(request: HttpRequest) -> str | None:

@@ -26,7 +26,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.error
@@ -45,6 +44,7 @@ DEV_KEY, DEV_SECRET = "demo-key", "demo-secret"
 WEBHOOK_USERNAME, WEBHOOK_SECRET = "demo", "demo-webhook-secret"
 ADMIN_USERNAME, ADMIN_PASSWORD = "admin", "admin"
 TEMPLATE_ID = "demo-otp"
+CACHE_TABLE = "engagelab_demo_cache"
 
 STARTUP_TIMEOUT = 60  # seconds for both servers to answer
 STOP_TIMEOUT = 10  # seconds each child gets to stop before it is killed
@@ -111,10 +111,7 @@ STOP = StopRequest()
 def main(argv: Sequence[str] | None = None) -> int:
     STOP.install()
     try:
-        options = parse_args(argv)
-        with tempfile.TemporaryDirectory(prefix="engagelab-demo-cache-") as cache:
-            options.cache = cache
-            return run(options)
+        return run(parse_args(argv))
     finally:
         STOP.ignore()
 
@@ -192,8 +189,9 @@ def environment(options: argparse.Namespace) -> dict[str, str]:
         "PYTHONUNBUFFERED": "1",
         "DEBUG": "true",
         "DATABASE_URL": f"sqlite:///{options.database.resolve()}",
-        # Shared by the site's threads and any process that receives callbacks (nonce replay check).
-        "CACHE_URL": f"filecache://{options.cache}",
+        # Shared by the site's threads and any process that receives callbacks (nonce replay check)
+        # and holding the abuse limits: a table of the demo's database (a file cache cannot hold them).
+        "CACHE_URL": f"dbcache://{CACHE_TABLE}",
         "ENGAGELAB_OTP_DEV_KEY": DEV_KEY,
         "ENGAGELAB_OTP_DEV_SECRET": DEV_SECRET,
         "ENGAGELAB_OTP_API_URL": f"http://{HOST}:{options.simulator_port}/v1/",
@@ -204,8 +202,9 @@ def environment(options: argparse.Namespace) -> dict[str, str]:
 
 
 def prepare_database(env: dict[str, str]) -> None:
-    """Migrate, then make sure admin/admin exists and works (idempotent)."""
+    """Migrate and make the cache's table, then make sure admin/admin exists and works (idempotent)."""
     run_manage(["migrate", "--noinput", "--verbosity", "0"], env)
+    run_manage(["createcachetable"], env)
     create_admin = (
         "from django.contrib.auth import get_user_model\n"
         "User = get_user_model()\n"

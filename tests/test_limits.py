@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import pickle
 import re
+import time
 from io import StringIO
 
 import pytest
@@ -30,7 +31,6 @@ from django_engagelab_otp.exceptions import (
     wait_message,
 )
 from django_engagelab_otp.forms import SendOTPForm, VerifyOTPForm
-from django_engagelab_otp.limits_cache import cache_key
 from django_engagelab_otp.management.base import Exit
 from django_engagelab_otp.models import MessageLog
 from tests.support.answers import accept, requests_to
@@ -169,14 +169,13 @@ def test_zero_turns_the_cooldown_off(api, settings):
 
 
 def test_the_cooldown_ends(api, settings):
-    configure(settings, RESEND_COOLDOWN=0.2)  # one second in the cache, the shortest it keeps
+    configure(settings, RESEND_COOLDOWN=0.2)
     accept(api)
     send_otp(PHONE)
     with pytest.raises(ThrottledError) as info:
         send_otp(PHONE)
     assert info.value.wait_seconds == 1
-    key = cache_key("cooldown", f"login-otp\n{PHONE}")
-    cache.delete(key)  # what the expiry does; waiting for it would make the test slow
+    time.sleep(0.25)  # the claim's own time says it is over, whatever the cache still keeps
     send_otp(PHONE)
     assert requests_to(api) == 2
 
@@ -308,7 +307,7 @@ def test_cache_keys_never_hold_a_recipient(api, settings):
     send_otp(PHONE)
     send_otp("Bob@Example.com")
     keys = list(cache._cache)  # the local-memory cache's own store
-    assert len(keys) == 4
+    assert len(keys) == 6  # per recipient: the cooldown's two buckets of time and one of the day's units
     digits = PHONE.lstrip("+")
     for key in keys:
         assert "engagelab_otp:" in key

@@ -18,7 +18,7 @@ So :func:`history_db` answers, for each write:
   to the same database, in autocommit: what it writes is committed at once
   and holds no row lock while the platform is asked;
 * on SQLite, the caller's connection all the same: a second connection would
-  wait for the caller's write lock. ``manage.py check`` says so (``W006``)
+  wait for the caller's write lock. ``manage.py check`` says so (``W008``)
   when ``ATOMIC_REQUESTS`` is on.
 
 The own connection is a ``DatabaseWrapper`` built from the same settings and

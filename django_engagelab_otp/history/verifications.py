@@ -7,9 +7,10 @@ with one conditional UPDATE before the platform is asked: of simultaneous
 attempts, no more than the limit pass. The UPDATE commits at once (see
 :mod:`.database`): no rollback of the caller's undoes it, and no row lock is
 held while the platform answers. Message ids this site did not send have no
-row: they are counted in the limits' cache. So are all attempts on SQLite,
-which cannot write beside a caller's transaction (the row's count is kept
-too, for the admin).
+row: they are counted in the limits' cache, as units taken with
+``cache.add`` (:func:`..limits_cache.take_unit`), per UTC day with the day
+before carried over. So are all attempts on SQLite, which cannot write
+beside a caller's transaction (the row's count is kept too, for the admin).
 """
 
 from __future__ import annotations
@@ -24,14 +25,11 @@ from django.utils import timezone
 from ..conf import otp_settings
 from ..errors import failure
 from ..exceptions import EngageLabError
-from ..limits_cache import cache_errors, cache_key, limits_cache
+from ..limits_cache import DAY, Claim, Full, cache_errors, cache_key, take_unit, units_taken
 from ..models import MessageLog
 from .database import history_db, writes_beside
 
 logger = logging.getLogger("django_engagelab_otp.limits")
-
-#: How long a counter lives for a message id this site did not send.
-UNKNOWN_MESSAGE_TTL = 86400
 
 
 @dataclass
@@ -40,15 +38,16 @@ class Attempt:
 
     message_id: str
     on_row: bool
-    cache_key: str | None = None
+    #: The unit held in the cache, for a message id this site did not send.
+    claim: Claim | None = None
 
     def refund(self) -> None:
         """The platform never answered: this was no attempt."""
         if self.on_row:
             _rows(self.message_id).filter(verify_attempts__gt=0).update(verify_attempts=F("verify_attempts") - 1)
-        if self.cache_key is not None:
+        if self.claim is not None:
             try:
-                limits_cache().decr(self.cache_key)
+                self.claim.give_back()
             except Exception as error:
                 logger.error("EngageLab verification attempt not given back: %s", type(error).__name__)
 
@@ -77,18 +76,12 @@ def _reserve_in_cache(message_id: str, limit: int) -> Attempt:
     """The count kept in the limits' cache: for ids this site did not send, and on SQLite."""
     if limit <= 0:
         return Attempt(message_id, on_row=False)
-    counter = cache_key("verify", message_id)
     with cache_errors():
-        cache = limits_cache()
-        cache.add(counter, 0, timeout=UNKNOWN_MESSAGE_TTL)
         try:
-            count = cache.incr(counter)
-        except ValueError:  # not kept (DummyCache): nothing to count with
-            return Attempt(message_id, on_row=False)
-        if count > limit:
-            cache.decr(counter)
-            raise _locked(message_id, limit)
-    return Attempt(message_id, on_row=False, cache_key=counter)
+            claim = take_unit(cache_key("verify", message_id), limit, DAY, carry_over=True)
+        except Full:
+            raise _locked(message_id, limit) from None
+    return Attempt(message_id, on_row=False, claim=claim)
 
 
 def left(message_id: str) -> int | None:
@@ -98,7 +91,7 @@ def left(message_id: str) -> int | None:
         return None
     on_row = _rows(message_id).values_list("verify_attempts", flat=True).first() or 0
     with cache_errors():
-        in_cache = limits_cache().get(cache_key("verify", message_id)) or 0
+        in_cache = units_taken(cache_key("verify", message_id), limit, DAY, carry_over=True)
     return max(0, limit - max(on_row, in_cache))
 
 

@@ -126,12 +126,12 @@ def test_outside_a_transaction_the_history_uses_the_usual_connection():
 def test_on_sqlite_the_row_goes_with_the_rollback_and_the_check_says_so(api, atomic_requests, browser):
     accept(api)
     assert browser.post("/fail/").status_code == 500
-    assert not MessageLog.objects.exists(), "what the README and W006 say"
-    assert "django_engagelab_otp.W006" in {message.id for message in run_checks(tags=[TAG])}
+    assert not MessageLog.objects.exists(), "what the README and W008 say"
+    assert "django_engagelab_otp.W008" in {message.id for message in run_checks(tags=[TAG])}
 
 
 def test_the_check_is_quiet_without_atomic_requests():
-    assert "django_engagelab_otp.W006" not in {message.id for message in run_checks(tags=[TAG])}
+    assert "django_engagelab_otp.W008" not in {message.id for message in run_checks(tags=[TAG])}
 
 
 def test_the_limits_still_count_once_per_send(api, settings, atomic_requests, browser):

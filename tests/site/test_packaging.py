@@ -139,6 +139,7 @@ def test_metadata(built):
     requires = " ".join(metadata.get_all("Requires-Dist"))
     for dependency in ["Django", "requests", "phonenumbers"]:
         assert dependency in requires
+    assert "ratelimit" not in requires, "the limits count in Django's cache themselves"
     assert metadata["Description-Content-Type"] == "text/markdown"
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert metadata.get_payload().strip() == readme.strip()

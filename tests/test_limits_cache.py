@@ -1,0 +1,241 @@
+"""How the limits count in the cache: units per window, the cooldown's buckets of time, giving back, refusing caches.
+
+The clock is moved (``limits_cache.clock``) to the edges of windows and
+buckets, where a count could start afresh too early or a cooldown end too late.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+from django.core.cache.backends.base import BaseCache
+from django.core.cache.backends.db import DatabaseCache
+from django.core.cache.backends.filebased import FileBasedCache
+from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache.backends.memcached import PyMemcacheCache
+from django.core.cache.backends.redis import RedisCache
+from django.core.checks import run_checks
+
+from django_engagelab_otp import limits_cache, send_otp, verify_otp
+from django_engagelab_otp.checks import TAG
+from django_engagelab_otp.exceptions import ConfigurationError, VerificationLockedError
+from django_engagelab_otp.limits_cache import (
+    DAY,
+    Full,
+    Window,
+    adds_atomically,
+    take_alone,
+    take_unit,
+    units_taken,
+)
+from django_engagelab_otp.models import MessageLog
+from tests.support.answers import accept
+from tests.support.constants import API, PHONE
+from tests.support.settings import configure
+
+#: Midnight UTC, 1 June 2025.
+T0 = 1_748_736_000.0
+
+pytestmark = pytest.mark.django_db
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    moved = Clock(T0)
+    monkeypatch.setattr(limits_cache, "clock", moved)
+    return moved
+
+
+# ---------------------------------------------------------------- units per window
+
+
+def test_exactly_the_limit_of_units_is_taken_and_a_unit_given_back_is_taken_again(clock):
+    claims = [take_unit("k", 3, DAY) for _ in range(3)]
+    with pytest.raises(Full) as info:
+        take_unit("k", 3, DAY)
+    assert info.value.wait == 86400, "until the window ends, not a window from now"
+    claims[1].give_back()
+    assert units_taken("k", 3, DAY) == 2
+    take_unit("k", 3, DAY)
+    with pytest.raises(Full):
+        take_unit("k", 3, DAY)
+
+
+def test_a_window_starts_afresh_and_says_how_long_is_left(clock):
+    hour = Window(3600, offset=600)  # from 00:10 to 01:10
+    clock.now = T0 + 600
+    take_unit("k", 1, hour)
+    clock.now = T0 + 3000
+    with pytest.raises(Full) as info:
+        take_unit("k", 1, hour)
+    assert info.value.wait == 1200
+    clock.now = T0 + 4200
+    take_unit("k", 1, hour)
+
+
+def test_more_units_than_one_look_reads(clock):
+    for _ in range(250):  # three get_many of 100 keys
+        take_unit("k", 250, DAY)
+    with pytest.raises(Full):
+        take_unit("k", 250, DAY)
+    assert units_taken("k", 250, DAY) == 250
+
+
+def test_carry_over_counts_the_window_before(clock):
+    for _ in range(2):
+        take_unit("k", 3, DAY, carry_over=True)
+    clock.now = T0 + 86400 + 60  # the next day
+    take_unit("k", 3, DAY, carry_over=True)
+    with pytest.raises(Full):
+        take_unit("k", 3, DAY, carry_over=True)
+    assert units_taken("k", 3, DAY, carry_over=True) == 3
+    clock.now = T0 + 2 * 86400 + 60  # the first day's units no longer count
+    take_unit("k", 3, DAY, carry_over=True)
+    take_unit("k", 3, DAY, carry_over=True)
+
+
+def test_a_limit_of_zero_refuses_everything(clock):
+    with pytest.raises(Full):
+        take_unit("k", 0, Window(60))
+
+
+# ---------------------------------------------------------------- the cooldown's buckets of time
+
+
+@pytest.mark.parametrize("offset", [0, 0.001, 30, 59.999], ids=["bucket-start", "just-after", "middle", "bucket-end"])
+def test_the_cooldown_ends_exactly_after_its_seconds_wherever_it_starts(clock, offset):
+    clock.now = start = T0 + offset
+    take_alone("c", 60)
+    for after in (0, 0.001, 1, 30, 59.99):
+        clock.now = start + after
+        with pytest.raises(Full) as info:
+            take_alone("c", 60)
+        assert info.value.wait == pytest.approx(60 - after)
+    clock.now = start + 60
+    take_alone("c", 60)
+    clock.now = start + 119.99
+    with pytest.raises(Full):
+        take_alone("c", 60)
+
+
+def test_a_cooldown_given_back_is_free_at_once(clock):
+    claim = take_alone("c", 60)
+    clock.now += 1
+    claim.give_back()
+    take_alone("c", 60)
+    assert len([key for key in cache._cache if "c:" in key]) == 2
+
+
+def test_a_claim_old_enough_in_the_bucket_before_stands_in_no_ones_way(clock):
+    take_alone("c", 60)  # at the start of its bucket
+    clock.now = T0 + 60 + 59  # the end of the next bucket: the first claim is 119 s old
+    take_alone("c", 60)
+    clock.now = T0 + 120 + 1  # 2 s later, in the bucket after
+    with pytest.raises(Full) as info:
+        take_alone("c", 60)
+    assert info.value.wait == pytest.approx(58)
+
+
+def test_a_cooldown_shorter_than_a_second(clock):
+    take_alone("c", 0.2)
+    clock.now = T0 + 0.1
+    with pytest.raises(Full):
+        take_alone("c", 0.2)
+    clock.now = T0 + 0.25
+    take_alone("c", 0.2)
+
+
+# ---------------------------------------------------------------- caches that cannot hold a limit
+
+
+FILE_CACHE = {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": "/tmp/engagelab-limits"}
+
+
+def test_a_file_cache_is_refused_before_any_request(api, settings):
+    settings.CACHES = {**settings.CACHES, "files": FILE_CACHE}
+    configure(settings, LIMITS_CACHE="files")
+    accept(api)
+    with pytest.raises(ConfigurationError) as info:
+        send_otp(PHONE)
+    assert "FileBasedCache.add() is not atomic" in info.value.message and info.value.operator
+    assert not api.calls and not MessageLog.objects.exists()
+    api.post(API + "verifications", json={"message_id": "m1", "verify_code": "0", "verified": False})
+    with pytest.raises(ConfigurationError):
+        verify_otp("elsewhere", "000000")  # unknown message ids are counted in the cache
+    assert not api.calls
+
+
+def test_the_check_refuses_a_file_cache_and_warns_about_one_it_does_not_know(settings):
+    settings.CACHES = {**settings.CACHES, "files": FILE_CACHE, "own": {"BACKEND": f"{__name__}.OwnCache"}}
+    configure(settings, LIMITS_CACHE="files")
+    (error,) = run_checks(tags=[TAG])
+    assert error.id == "django_engagelab_otp.E017" and error.is_serious()
+    assert "'files'" in error.msg and "add()" in error.msg
+    configure(settings, LIMITS_CACHE="own")
+    (warning,) = run_checks(tags=[TAG])
+    assert warning.id == "django_engagelab_otp.W006" and not warning.is_serious()
+
+
+class OwnCache(BaseCache):
+    """A cache backend of a project's own: the check cannot tell whether its add() is atomic."""
+
+    def __init__(self, location: str, params: dict) -> None:
+        super().__init__(params)
+
+
+def test_a_dummy_cache_grants_everything_and_counts_nothing(api, settings):
+    settings.CACHES = {**settings.CACHES, "none": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+    configure(settings, LIMITS_CACHE="none", DAILY_LIMIT=1)
+    api.post(API + "verifications", json={"message_id": "x", "verify_code": "0", "verified": False})
+    for _ in range(7):
+        assert verify_otp("elsewhere", "000000") is False
+    assert len(api.calls) == 7
+
+
+def test_verification_lock_of_unknown_messages_carries_over_midnight(api, clock):
+    api.post(API + "verifications", json={"message_id": "x", "verify_code": "0", "verified": False})
+    clock.now = T0 + 86400 - 1  # 23:59:59
+    for _ in range(5):
+        verify_otp("elsewhere", "000000")
+    clock.now = T0 + 86400 + 1  # just past midnight: the attempts of the day before still count
+    with pytest.raises(VerificationLockedError):
+        verify_otp("elsewhere", "000000")
+    assert len(api.calls) == 5
+
+
+def test_deploy_check_warns_about_a_database_cache_that_would_cull_live_counts(settings):
+    database = {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "limits"}
+    settings.CACHES = {**settings.CACHES, "db": database}
+    configure(settings, LIMITS_CACHE="db")
+    (warning,) = run_checks(tags=[TAG], include_deployment_checks=True)
+    assert warning.id == "django_engagelab_otp.W007" and "300 entries" in warning.msg
+    settings.CACHES = {**settings.CACHES, "db": {**database, "OPTIONS": {"MAX_ENTRIES": 1_000_000}}}
+    assert run_checks(tags=[TAG], include_deployment_checks=True) == []
+
+
+class OwnRedisCache(RedisCache):
+    """A project's subclass of a backend whose add() is atomic."""
+
+
+@pytest.mark.parametrize(
+    ("backend", "atomic"),
+    [
+        (LocMemCache, True),
+        (RedisCache, True),
+        (OwnRedisCache, True),
+        (DatabaseCache, True),
+        (PyMemcacheCache, True),
+        (FileBasedCache, False),
+        (OwnCache, None),
+    ],
+)
+def test_which_backends_add_atomically(backend, atomic):
+    assert adds_atomically(backend) is atomic
