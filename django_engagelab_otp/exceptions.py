@@ -175,10 +175,10 @@ class ThrottledError(RateLimitError):
         self.wait_seconds = None if wait_seconds is None or wait_seconds < 0 else max(1, math.ceil(wait_seconds))
         self.scope = scope
         if self.wait_seconds is not None:
-            self.user_message = wait_message(self.wait_seconds)
+            self.user_message = wait_message(self.wait_seconds, scope)
 
 
-def _wait_text(seconds: int) -> str:
+def _wait_text(seconds: int, scope: str = "") -> str:
     # Whole units, rounded up: "try again in 42 seconds" must not be too early.
     if seconds < 120:
         wait = ngettext("%(count)d second", "%(count)d seconds", seconds) % {"count": seconds}
@@ -188,10 +188,16 @@ def _wait_text(seconds: int) -> str:
     else:
         hours = math.ceil(seconds / 3600)
         wait = ngettext("%(count)d hour", "%(count)d hours", hours) % {"count": hours}
-    return gettext("Too many attempts. Please try again in %(wait)s.") % {"wait": wait}
+    if scope == "cooldown":  # a wait, not a fault: the person pressed "send" again a moment ago
+        text = gettext("A code was sent a moment ago. You can ask for another in %(wait)s.")
+    elif scope == "daily":
+        text = gettext("No more codes can be sent to this recipient today. Please try again in %(wait)s.")
+    else:
+        text = gettext("Too many attempts. Please try again in %(wait)s.")
+    return text % {"wait": wait}
 
 
-#: "Too many attempts. Please try again in 42 seconds.", translated when shown.
+#: "A code was sent a moment ago. You can ask for another in 42 seconds.", translated when shown.
 wait_message = lazy(_wait_text, str)
 
 

@@ -65,7 +65,9 @@ def test_a_second_send_within_the_cooldown_is_refused_before_any_request(api):
     error = info.value
     assert isinstance(error, RateLimitError) and error.scope == "cooldown"
     assert 1 <= error.wait_seconds <= 60 and error.code is None and error.log is None
-    assert re.fullmatch(r"Too many attempts\. Please try again in \d+ seconds\.", str(error.user_message))
+    assert re.fullmatch(
+        r"A code was sent a moment ago\. You can ask for another in \d+ seconds\.", str(error.user_message)
+    )
     assert requests_to(api) == 1 and MessageLog.objects.count() == 1, "a refusal sends nothing and writes no row"
 
 
@@ -247,7 +249,7 @@ def test_the_refusal_is_a_non_field_form_error_that_says_how_long(api):
     assert not form.is_valid()
     assert list(form.errors) == ["__all__"]
     (message,) = form.non_field_errors()
-    assert re.fullmatch(r"Too many attempts\. Please try again in \d+ seconds\.", message)
+    assert re.fullmatch(r"A code was sent a moment ago\. You can ask for another in \d+ seconds\.", message)
     assert form.errors.as_data()["__all__"][0].code == "engagelab_ThrottledError"
 
 
@@ -286,7 +288,7 @@ def test_throttled_error_pickles_with_its_wait():
         ThrottledError,
         42,
         "cooldown",
-        "Too many attempts. Please try again in 42 seconds.",
+        "A code was sent a moment ago. You can ask for another in 42 seconds.",
     )
 
 
@@ -526,3 +528,16 @@ def test_deploy_check_warns_about_a_per_process_limits_cache():
     redis = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:6379/0"}
     with override_settings(CACHES={**django_settings.CACHES, "default": redis}):
         assert run_checks(tags=[TAG], include_deployment_checks=True) == []
+
+
+@pytest.mark.parametrize(
+    ("scope", "text"),
+    [
+        ("cooldown", "A code was sent a moment ago. You can ask for another in 42 seconds."),
+        ("daily", "No more codes can be sent to this recipient today. Please try again in 42 seconds."),
+        ("ip", "Too many attempts. Please try again in 42 seconds."),
+        ("user", "Too many attempts. Please try again in 42 seconds."),
+    ],
+)
+def test_each_limit_says_what_it_is_and_how_long_to_wait(scope, text):
+    assert str(limits._refuse(scope, 41.2).user_message) == text

@@ -26,8 +26,8 @@ SEND_REFUSALS = ["cooldown", "daily_cap", "blocked_5013", "frequency_3004", "out
 
 #: How each refusal of a send begins, as the person reads it.
 REFUSED_TEXT = {
-    "cooldown": "Too many attempts. Please try again in",
-    "daily_cap": "Too many attempts. Please try again in",
+    "cooldown": "A code was sent a moment ago. You can ask for another in",
+    "daily_cap": "No more codes can be sent to this recipient today. Please try again in",
     "blocked_5013": "The message could not be sent to this recipient.",
     "frequency_3004": "A code was sent to this recipient a moment ago.",
     "outage": "The message service is having trouble.",

@@ -16,7 +16,7 @@ from django_engagelab_otp.contrib.allauth.models import UserPhone
 from django_engagelab_otp.models import MessageLog
 from django_engagelab_otp.validation import code as platform_code
 
-from .conftest import BLOCKED, FREQUENT, OTHER_PHONE, OUTAGE, PHONE, TEMPLATE_GONE
+from .conftest import BLOCKED, FREQUENT, OTHER_PHONE, OUTAGE, PHONE, REFUSED_TEXT, TEMPLATE_GONE
 
 pytestmark = pytest.mark.django_db
 
@@ -151,7 +151,7 @@ def test_this_sites_limits_are_allauths_429_with_retry_after(scope, outbox, otp_
     response = ask_login_code(Client(), PHONE)
     assert response.status_code == 429
     assert int(response["Retry-After"]) > 0
-    assert messages_of(response)[0].startswith("Too many attempts. Please try again in")
+    assert messages_of(response)[0].startswith(REFUSED_TEXT[scope])
     assert len(outbox) == 1
 
 

@@ -90,7 +90,7 @@ def test_the_cooldown_is_reported_with_django_otps_reason(user, outbox):
     device.generate_challenge()
     allowed, data = device.generate_is_allowed()
     assert allowed is False and data["reason"] is GenerateNotAllowed.COOLDOWN_DURATION_PENDING
-    assert "Too many attempts. Please try again in" in device.generate_challenge()
+    assert "A code was sent a moment ago. You can ask for another in" in device.generate_challenge()
     assert len(outbox) == 1
 
 

@@ -123,7 +123,7 @@ def test_asking_again_at_once_meets_the_cooldown_as_a_message(user, outbox):
     response = client.post("/account/login/", {"challenge_device": device.persistent_id})
     assert response.status_code == 200 and len(outbox) == 1
     shown = [str(message) for message in get_messages(response.wsgi_request)]
-    assert shown[0].startswith("Too many attempts. Please try again in")
+    assert shown[0].startswith("A code was sent a moment ago. You can ask for another in")
     response = two_factor_token(client, outbox[-1].code)  # the first token still works
     assert response.status_code == 302
 

@@ -152,7 +152,7 @@ def test_resend_within_the_cooldown_says_how_long_to_wait(client, api):
     request_code(client)
     response = client.post("/verify/resend/", follow=True)
     html = page(response)
-    assert 'class="alert alert-error"' in html and re.search(r"Please try again in \d+ seconds\.", html)
+    assert 'class="alert alert-error"' in html and re.search(r"You can ask for another in \d+ seconds\.", html)
     assert len(api.calls) == 1, "the cooldown refuses before any request"
     assert client.session[PENDING]["message_id"] == "msg-first", "the first code stays valid"
 

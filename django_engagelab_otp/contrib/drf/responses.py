@@ -1,7 +1,8 @@
 """``EngageLabError`` → DRF ``Response``, from the one reading every flow shares (:mod:`..refusals`).
 
 * 429 for this site's limits and the platform's 3004, with ``Retry-After``
-  when the wait is known: ``{"detail": "Too many attempts. Please try again in 42 seconds.", "code": ...}``;
+  when the wait is known (``{"detail": "A code was sent a moment ago. You can
+  ask for another in 42 seconds.", "code": ...}``);
 * 503 for problems an operator must fix and outages, with a generic text;
 * 400 for the rest, keyed by the caller's field names (``{"to": [...]}``,
   ``{"code": [...]}``, else ``non_field_errors``).
