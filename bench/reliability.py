@@ -36,6 +36,7 @@ SUITES = {
     "hostile": "tests/proofs/test_hostile_answers.py",
     "reports": "tests/proofs/test_error_reports.py",
     "limits": "tests/proofs/test_limit_backends.py",
+    "rollbacks": "tests/history/test_rollbacks.py",
 }
 PG_URL = os.environ.get("PG_URL", "postgres://postgres@127.0.0.1:5432/test")
 #: Where the plugin writes what it collected (set by main() for the pytest run).
@@ -122,6 +123,7 @@ def figures(collected: dict[str, list[Any]]) -> dict[str, dict[str, Any]]:
             "tests": _count(outcomes, "reports"),
         },
         "limits": {"tests": _count(outcomes, "limits"), "bursts": by_suite["limits"]},
+        "rollbacks": {"tests": _count(outcomes, "rollbacks"), "cases": by_suite["rollbacks"]},
     }
     for row in by_suite["concurrency"]:
         result["concurrency"].update({key: value for key, value in row.items() if key != "suite"})
@@ -213,10 +215,32 @@ def render(result: dict[str, dict[str, Any]], database: str, seconds: float) -> 
     ]
     lines += ["", "Limits per cache backend (tests/proofs/test_limit_backends.py)"]
     lines += _bursts(result["limits"]["bursts"]) or ["  no figures recorded"]
+    lines += ["", "Rollbacks of the caller's transaction (tests/history/test_rollbacks.py)"]
+    lines += _rollbacks(result["rollbacks"]["cases"]) or ["  no figures recorded"]
     lines += ["", "Tests"]
     for name, path in SUITES.items():
         lines.append(_line(path, _tests(result[name]["tests"])))
     return "\n".join(lines)
+
+
+def _rollbacks(cases: list[dict[str, Any]]) -> list[str]:
+    """What survived the views that roll back: wrong codes still counted, sent messages still recorded."""
+    if not cases:
+        return []
+    codes = [row for row in cases if row["case"].startswith("wrong codes")]
+    sends = [row for row in cases if row["case"].startswith("send")]
+    locks = [row for row in cases if row["case"].startswith("row lock")]
+    lines = []
+    if codes:
+        tried, checked = _sum(codes, "tried"), _sum(codes, "checked")
+        lines.append(
+            _line("wrong codes sent, rolled back", f"{tried}; {checked} checked by the platform, the rest locked")
+        )
+    if sends:
+        lines.append(_line("sends whose view failed after", f"{_sum(sends, 'tried')}; rows kept {_sum(sends, 'kept')}"))
+    if locks:
+        lines.append(_line("row locked while platform asked", f"{_sum(locks, 'locked')} of {len(locks)}"))
+    return lines
 
 
 def _bursts(bursts: list[dict[str, Any]]) -> list[str]:

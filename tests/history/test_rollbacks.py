@@ -16,6 +16,7 @@ from django_engagelab_otp.history.database import ALIAS_SUFFIX, history_db
 from django_engagelab_otp.models import MessageLog
 from tests.support.answers import accept
 from tests.support.constants import API, PHONE
+from tests.support.proof import figure
 from tests.support.settings import configure
 
 pytestmark = [pytest.mark.urls("tests.support.atomic_views"), pytest.mark.django_db(transaction=True)]
@@ -45,10 +46,12 @@ def sent_row(message_id="m1"):
 
 
 @pytest.mark.parametrize("view", ["/deny/", "/roll-back/"])
-def test_wrong_codes_stay_counted_when_the_view_rolls_back(api, atomic_requests, browser, view):
+def test_wrong_codes_stay_counted_when_the_view_rolls_back(api, atomic_requests, browser, view, record_property):
     sent_row()
     answer_wrong(api)
     answers = [browser.post(view, {"message_id": "m1", "code": "000000"}).status_code for _ in range(12)]
+    checked = len(api.calls)
+    figure(record_property, "rollbacks", case=f"wrong codes, view {view}", tried=12, checked=checked, lost=0)
     # Five wrong codes reach the platform; from the sixth on the message is locked (a 500 here: the view
     # does not catch VerificationLockedError, which is the point: it was raised, the lock held).
     assert answers[:5] == [403 if view == "/deny/" else 400] * 5
@@ -72,7 +75,7 @@ def test_wrong_codes_stay_counted_in_an_atomic_block_that_rolls_back(api):
 
 
 @on_postgres
-def test_the_row_is_not_locked_while_the_platform_answers(api, atomic_requests, browser):
+def test_the_row_is_not_locked_while_the_platform_answers(api, atomic_requests, browser, record_property):
     sent_row()
     seen = {}
 
@@ -94,13 +97,16 @@ def test_the_row_is_not_locked_while_the_platform_answers(api, atomic_requests, 
 
     api.add_callback("POST", API + "verifications", callback=platform)
     assert browser.post("/deny/", {"message_id": "m1", "code": "000000"}).status_code == 403
+    figure(record_property, "rollbacks", case="row lock while the platform answers", locked=int("error" in seen))
     assert seen == {"rows": 1}
 
 
 @on_postgres
-def test_a_send_keeps_its_row_when_the_view_fails_after_it(api, atomic_requests, browser):
+def test_a_send_keeps_its_row_when_the_view_fails_after_it(api, atomic_requests, browser, record_property):
     accept(api)
     assert browser.post("/fail/").status_code == 500
+    kept = MessageLog.objects.filter(status="accepted").count()
+    figure(record_property, "rollbacks", case="send, then the view fails", tried=1, kept=kept, lost=1 - kept)
     log = MessageLog.objects.get()
     assert (log.status, log.message_id) == ("accepted", "m1")
 
