@@ -39,6 +39,29 @@ logger = logging.getLogger("django_engagelab_otp")
 #: Template languages the platform documents; ``LANGUAGE`` and every send take one of these.
 LANGUAGES = ("default", "zh_CN", "zh_HK", "en", "ja", "th", "es")
 
+#: The template language for a Django language code, when ``LANGUAGE`` is not set:
+#: Chinese by script (simplified: mainland China; traditional: Hong Kong), the rest by language.
+_TEMPLATE_LANGUAGES = {
+    "zh-hans": "zh_CN",
+    "zh-cn": "zh_CN",
+    "zh-sg": "zh_CN",
+    "zh-hant": "zh_HK",
+    "zh-hk": "zh_HK",
+    "zh-tw": "zh_HK",
+    "zh-mo": "zh_HK",
+    "en": "en",
+    "ja": "ja",
+    "th": "th",
+    "es": "es",
+}
+
+
+def template_language(django_language: str | None) -> str:
+    """The template language for a Django language code (``"zh-hans"`` → ``"zh_CN"``); ``"default"`` for others."""
+    code = (django_language or "").lower().replace("_", "-")
+    return _TEMPLATE_LANGUAGES.get(code) or _TEMPLATE_LANGUAGES.get(code.split("-")[0], "default")
+
+
 #: ``phonenumbers.PhoneNumberType`` names by value (``1`` → ``"MOBILE"``), as the settings spell them.
 NUMBER_TYPES: dict[int, str] = {getattr(PhoneNumberType, name): name for name in dir(PhoneNumberType) if name.isupper()}
 
@@ -270,7 +293,9 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in [
             "Template (voice channel) of two-factor's phone calls; without it calls are refused and logged.",
             _text, "E009", "Copy the id of a voice template from the EngageLab console."),
     Setting("LANGUAGE", "default",
-            "Template language when none is given: `default`, `zh_CN`, `zh_HK`, `en`, `ja`, `th` or `es`.",
+            "Template language when none is given: `default`, `zh_CN`, `zh_HK`, `en`, `ja`, `th` or `es`. When "
+            "unset, the active Django language decides (`zh-hans` → `zh_CN`, `zh-hant` → `zh_HK`, `en`, `ja`, "
+            "`th`, `es`; any other → `default`).",
             _language, "E005", f"Use one of: {', '.join(LANGUAGES)}."),
     Setting("MAX_RETRIES", 2,
             "How many times a call that is safe to repeat is retried: a failure to connect, an HTTP 503 "

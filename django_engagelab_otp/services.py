@@ -17,11 +17,12 @@ from typing import Any
 
 from django.db import DatabaseError, transaction
 from django.dispatch import Signal
+from django.utils.translation import get_language
 from django.views.decorators.debug import sensitive_variables
 
 from . import limits, validation
 from .backends import Backend, SendResult, get_backend
-from .conf import otp_settings
+from .conf import otp_settings, template_language
 from .errors import failure
 from .exceptions import EngageLabError
 from .history import callbacks, sends, verifications
@@ -166,9 +167,18 @@ def _personal(
         kind,
         validation.recipient(to, region=otp_settings.DEFAULT_REGION),
         _template_id(template_id),
-        validation.language(language or otp_settings.LANGUAGE),
+        _language(language),
         validation.params(params),
     )
+
+
+def _language(value: str | None) -> str:
+    """The given language, else the ``LANGUAGE`` setting, else the one of the person being served."""
+    if value:
+        return validation.language(value)
+    if otp_settings.given("LANGUAGE") is not None:
+        return otp_settings.LANGUAGE
+    return template_language(get_language())
 
 
 def _template_id(value: str | None) -> str:

@@ -9,6 +9,7 @@ import logging
 import pytest
 import requests
 from django.conf import settings
+from django.utils import translation
 
 import django_engagelab_otp
 from django_engagelab_otp import send_code, send_custom_message, send_otp, verify_otp
@@ -427,3 +428,37 @@ def test_an_unknown_channel_is_kept_within_its_column(api):
     log = send_otp(PHONE)
     log.refresh_from_db()
     assert log.send_channel == "a-channel-from-t" and log.status == "accepted"
+
+
+# ---------------------------------------------------------------- the template language
+
+
+@pytest.mark.parametrize(
+    ("django_language", "template"),
+    [
+        ("zh-hans", "zh_CN"),
+        ("zh-hant", "zh_HK"),
+        ("zh-tw", "zh_HK"),
+        ("ja", "ja"),
+        ("th", "th"),
+        ("es", "es"),
+        ("es-ar", "es"),
+        ("en-us", "en"),
+        ("de", "default"),
+        (None, "default"),
+    ],
+)
+def test_without_a_language_setting_the_persons_language_decides(api, django_language, template):
+    accept(api)
+    with engagelab(LANGUAGE=...), translation.override(django_language):
+        log = send_otp(PHONE)
+    assert log.language == template
+    sent = body(api)["template"]
+    assert sent.get("language", "default") == template
+
+
+def test_the_setting_and_the_argument_win_over_the_persons_language(api, no_cooldown):
+    accept(api)
+    with engagelab(LANGUAGE="th"), translation.override("ja"):
+        assert send_otp(PHONE).language == "th"
+        assert send_otp(PHONE, language="es").language == "es"
