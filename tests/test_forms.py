@@ -64,7 +64,7 @@ def test_send_uses_template_id_and_params_given_to_constructor(api):
     assert body["to"] == "bob@example.com"
     assert body["template"]["id"] == "signup-otp"
     assert body["template"]["params"] == {"name": "Bob"}
-    assert body["template"]["language"] == "default"
+    assert body["template"]["language"] == "en"  # no LANGUAGE setting: the person's language (en-us)
     assert form.log.template_id == "signup-otp"
 
 
