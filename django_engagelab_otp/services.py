@@ -25,7 +25,7 @@ from .backends import Backend, SendResult, get_backend
 from .conf import otp_settings, template_language
 from .errors import failure
 from .exceptions import EngageLabError
-from .history import callbacks, sends, verifications
+from .history import callbacks, database, sends, verifications
 from .models import MessageLog
 from .privacy import Masked
 from .signals import message_failed, message_sent, otp_verified
@@ -99,22 +99,23 @@ def verify_otp(message_id: str, code: str) -> bool:
     message that had ``MAX_VERIFY_ATTEMPTS`` raises ``VerificationLockedError``
     without a request. A right code sets the row's ``verified_at``.
     """
-    message_id = validation.message_id(message_id)
-    code = validation.code(code)
-    backend = get_backend()
-    attempt = verifications.reserve(message_id)
-    try:
-        verified = backend.verify(message_id, code).verified
-    except EngageLabError as error:
-        if error.code is None:  # no answer from the platform: that was no attempt
-            attempt.refund()
-        raise
-    if verified:
-        verifications.verified(message_id)
-    log = MessageLog.objects.filter(message_id=message_id).first() if otp_verified.has_listeners() else None
-    _notify(otp_verified, message_id=message_id, verified=verified, log=log)
-    logger.info("EngageLab verification of %s: %s", message_id, "verified" if verified else "wrong code")
-    return verified
+    with database.released():
+        message_id = validation.message_id(message_id)
+        code = validation.code(code)
+        backend = get_backend()
+        attempt = verifications.reserve(message_id)
+        try:
+            verified = backend.verify(message_id, code).verified
+        except EngageLabError as error:
+            if error.code is None:  # no answer from the platform: that was no attempt
+                attempt.refund()
+            raise
+        if verified:
+            verifications.verified(message_id)
+        log = MessageLog.objects.filter(message_id=message_id).first() if otp_verified.has_listeners() else None
+        _notify(otp_verified, message_id=message_id, verified=verified, log=log)
+        logger.info("EngageLab verification of %s: %s", message_id, "verified" if verified else "wrong code")
+        return verified
 
 
 @sensitive_variables()
@@ -198,36 +199,37 @@ def _notify(signal: Signal, **kwargs: Any) -> None:
 
 
 def _send(send: _Send, call: Callable[[Backend], SendResult]) -> MessageLog:
-    backend = get_backend()  # a configuration error is raised here, before any row
-    personal = send.throttle and isinstance(send.to, str)
-    # A refusal is raised here, before any row: no message was sent.
-    claim = limits.claim_send(send.to, send.template_id) if personal else limits.NO_CLAIM
-    try:
-        log = sends.record(send.kind, send.to, send.template_id, send.language, send.params)
-    except BaseException:
-        claim.release()
-        raise
-    try:
-        result = call(backend)
-    except EngageLabError as error:
-        if not error.outcome_unknown:  # refused or never sent: no one is kept waiting for it
+    with database.released():  # the history's own connection, if the send needed it
+        backend = get_backend()  # a configuration error is raised here, before any row
+        personal = send.throttle and isinstance(send.to, str)
+        # A refusal is raised here, before any row: no message was sent.
+        claim = limits.claim_send(send.to, send.template_id) if personal else limits.NO_CLAIM
+        try:
+            log = sends.record(send.kind, send.to, send.template_id, send.language, send.params)
+        except BaseException:
             claim.release()
-        _failed(log, error)
-        raise
-    except BaseException as error:
-        sends.interrupted(log, error)
-        raise
-    database = sends.accepted(log, result.message_id, result.send_channel)
-    logger.info(
-        "EngageLab %s %s to %s accepted on %s", send.kind, result.message_id, Masked(log.to), result.send_channel
-    )
-    _notify(message_sent, log=log)
-    # The platform may call back before the id above is committed; such rows
-    # are stored unlinked. Looked for once the id is visible to the callback
-    # view: at once when it was written in autocommit (the usual case, and on
-    # the history's own connection), else when the caller's transaction commits.
-    transaction.on_commit(partial(_catch_up, log, database), using=database)
-    return log
+            raise
+        try:
+            result = call(backend)
+        except EngageLabError as error:
+            if not error.outcome_unknown:  # refused or never sent: no one is kept waiting for it
+                claim.release()
+            _failed(log, error)
+            raise
+        except BaseException as error:
+            sends.interrupted(log, error)
+            raise
+        alias = sends.accepted(log, result.message_id, result.send_channel)
+        logger.info(
+            "EngageLab %s %s to %s accepted on %s", send.kind, result.message_id, Masked(log.to), result.send_channel
+        )
+        _notify(message_sent, log=log)
+        # The platform may call back before the id above is committed; such rows
+        # are stored unlinked. Looked for once the id is visible to the callback
+        # view: at once when it was written in autocommit (the usual case, and on
+        # the history's own connection), else when the caller's transaction commits.
+        transaction.on_commit(partial(_catch_up, log, alias), using=alias)
+        return log
 
 
 @sensitive_variables()  # runs after the commit, outside the send's frames

@@ -227,6 +227,7 @@ def run_manage(args: list[str], env: dict[str, str]) -> None:
                 process.kill()  # a migration stopped half-way is rolled back by SQLite
                 process.communicate()
                 raise StopRequested from None
+    STOP.check()  # a stop that came as the command ended explains its failure, if it failed
     if process.returncode != 0:
         detail = output.strip().splitlines()
         raise DemoError(f"`manage.py {args[0]}` failed: {detail[-1] if detail else process.returncode}")

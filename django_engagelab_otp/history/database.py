@@ -32,6 +32,8 @@ a row lock held by the caller's own transaction instead of hanging.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.core.signals import request_finished, request_started
@@ -107,6 +109,31 @@ def _own(alias: str) -> str:
         backend = load_backend(settings_dict["ENGINE"])
         connections[name] = backend.DatabaseWrapper(settings_dict, name)
     return name
+
+
+def release() -> None:
+    """After a service's writes: close this thread's own connection unless it is to be kept (``CONN_MAX_AGE``).
+
+    It is no ``DATABASES`` alias, so neither Django's request handling nor its
+    test runner closes it; a connection left open would, for one, keep a test
+    database from being dropped.
+    """
+    connection = _own_connection()
+    if connection is None or connection.connection is None:
+        return
+    if connection.settings_dict.get("CONN_MAX_AGE", 0) == 0:
+        connection.close()
+    else:
+        connection.close_if_unusable_or_obsolete()
+
+
+@contextmanager
+def released() -> Iterator[None]:
+    """Around a service call: :func:`release` once it is over, however it ends."""
+    try:
+        yield
+    finally:
+        release()
 
 
 def _own_connection() -> BaseDatabaseWrapper | None:

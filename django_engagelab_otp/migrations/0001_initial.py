@@ -38,7 +38,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'verbose_name': 'message',
-                'verbose_name_plural': 'message history',
+                'verbose_name_plural': 'messages',
                 'ordering': ['-created_at', '-id'],
                 'indexes': [models.Index(fields=['-created_at', '-id'], name='engagelab_log_created'), models.Index(fields=['status', '-created_at', '-id'], name='engagelab_log_status_time'), models.Index(fields=['send_channel', '-created_at', '-id'], name='engagelab_log_channel_time'), models.Index(fields=['kind', '-created_at', '-id'], name='engagelab_log_kind_time'), models.Index(fields=['template_id', '-created_at', '-id'], name='engagelab_log_template_time'), models.Index(fields=['to'], name='engagelab_log_to_prefix', opclasses=['varchar_pattern_ops']), models.Index(condition=models.Q(('status__in', ['delivered', 'delivered_failed', 'failed', 'sent_failed', 'target_invalid', 'verified', 'verified_failed', 'verified_timeout']), _negated=True), fields=['-created_at', '-id'], name='engagelab_log_open')],
             },

@@ -146,3 +146,12 @@ def test_the_limits_still_count_once_per_send(api, settings, atomic_requests, br
     for _ in range(3):
         browser.post("/fail/")
     assert len(api.calls) == 2, "the daily cap held though every view rolled back"
+
+
+@on_postgres
+def test_the_own_connection_is_closed_once_the_send_is_over(api):
+    accept(api)
+    with transaction.atomic():
+        send_otp(PHONE)
+        own = connections["default" + ALIAS_SUFFIX]
+        assert own.connection is None, "closed after the send (CONN_MAX_AGE 0), not left to hold the database"
