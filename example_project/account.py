@@ -13,6 +13,7 @@ from django_otp.decorators import otp_required
 
 from django_engagelab_otp.privacy import mask_recipient
 
+from .owners import is_email
 from .signin import METHODS, SIGNED_IN
 
 SIGNED_OUT = _lazy("You are signed out.")
@@ -25,7 +26,7 @@ def account(request: HttpRequest) -> HttpResponse:
     how = request.session.get(SIGNED_IN) or {}
     context = {
         "recipient": mask_recipient(recipient),
-        "recipient_label": _lazy("E-mail address") if "@" in recipient else _lazy("Phone number"),
+        "recipient_label": _lazy("E-mail address") if is_email(recipient) else _lazy("Phone number"),
         "method": METHODS.get(how.get("method"), ""),
         "message_id": how.get("message_id", ""),
     }

@@ -24,15 +24,20 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_engagelab_otp.forms import SendOTPForm, VerifyOTPForm
 
 from . import code_page
-from .owners import find_or_sign_up
+from .owners import find_or_sign_up, is_email
 from .signin import sign_in
 
 PENDING = "otp_pending"  # the code being waited for: message id, recipient, language, channel
 
-WELCOME = _lazy("Welcome! Your account is new: this phone number or e-mail address signs you in from now on.")
-HAS_PASSWORD = _lazy(
-    "This phone number or e-mail address belongs to an account with a password. Please sign in with it."
-)
+#: By kind of recipient (e-mail address or not): whole sentences, for translators.
+WELCOME = {
+    False: _lazy("Welcome! Your account is new: this phone number signs you in from now on."),
+    True: _lazy("Welcome! Your account is new: this e-mail address signs you in from now on."),
+}
+HAS_PASSWORD = {
+    False: _lazy("This phone number belongs to an account with a password: please sign in with your password."),
+    True: _lazy("This e-mail address belongs to an account with a password: please sign in with your password."),
+}
 DISABLED = _lazy("This account is disabled.")
 
 
@@ -84,11 +89,11 @@ def _sign_in(request: HttpRequest, pending: dict[str, Any]) -> HttpResponse:
         messages.error(request, DISABLED)
         return redirect("request_code")
     if device.user.has_usable_password():
-        messages.error(request, HAS_PASSWORD)
+        messages.error(request, HAS_PASSWORD[is_email(pending["to"])])
         return redirect("password_sign_in")
     response = sign_in(request, device, method="code", message_id=pending["message_id"])
     if created:
-        messages.success(request, WELCOME)
+        messages.success(request, WELCOME[is_email(pending["to"])])
     return response
 
 

@@ -20,6 +20,11 @@ from django_engagelab_otp.contrib.otp.models import EngageLabDevice
 DEVICE_NAME = "default"
 
 
+def is_email(recipient: str) -> bool:
+    """Whether ``recipient`` is an e-mail address (else a phone number), for what the pages say of it."""
+    return "@" in recipient
+
+
 def device_of(user: AbstractBaseUser) -> EngageLabDevice | None:
     """The device ``user``'s codes go to, or ``None`` when the account has none."""
     return EngageLabDevice.objects.devices_for_user(user, confirmed=True).filter(name=DEVICE_NAME).first()
@@ -52,7 +57,7 @@ def _sign_up(recipient: str) -> EngageLabDevice:
     # admin and in error reports, where personal data has no business.
     user = get_user_model().objects.create_user(
         username=f"user-{uuid.uuid4().hex[:12]}",
-        email=recipient if "@" in recipient else "",
+        email=recipient if is_email(recipient) else "",
         password=None,  # unusable: this person signs in with codes
     )
     return EngageLabDevice.objects.create(user=user, name=DEVICE_NAME, recipient=recipient, confirmed=True)

@@ -20,6 +20,7 @@ from django_engagelab_otp.errors import ERROR_CODES
 from django_engagelab_otp.exceptions import UNAVAILABLE, wrong_code_message
 from django_engagelab_otp.models import MessageLog
 from example_project.code_signin import PENDING
+from example_project.demo import MEMBER_PASSWORD, MEMBER_PHONE, MEMBER_USERNAME
 from tests.support import answers
 from tests.support.constants import API, PHONE, ROOT
 from tests.support.demo import DemoRun, free_port
@@ -338,7 +339,7 @@ def test_demo_refuses_a_wrong_port_variable_in_one_line():
 
 
 @pytest.mark.slow
-def test_demo_serves_then_stops_cleanly_and_twice_keeps_one_admin(tmp_path):
+def test_demo_serves_then_stops_cleanly_and_twice_keeps_one_admin_and_one_member(tmp_path):
     database = tmp_path / "demo.sqlite3"
     for _ in range(2):
         run = DemoRun(database)
@@ -347,6 +348,8 @@ def test_demo_serves_then_stops_cleanly_and_twice_keeps_one_admin(tmp_path):
             with urllib.request.urlopen(run.site, timeout=10) as answer:
                 assert answer.status == 200
             assert f"Open http://127.0.0.1:{run.port}/" in run.output and "admin / admin" in run.output
+            assert f"Open http://127.0.0.1:{run.port}/sign-in/password/" in run.output
+            assert f"{MEMBER_USERNAME} / {MEMBER_PASSWORD}" in run.output
             assert "System check identified no issues" in run.output
             assert run.interrupt() == 0
         finally:
@@ -355,6 +358,13 @@ def test_demo_serves_then_stops_cleanly_and_twice_keeps_one_admin(tmp_path):
     with sqlite3.connect(database) as db:
         query = "SELECT password, is_superuser, is_staff FROM auth_user WHERE username = 'admin'"
         admins = db.execute(query).fetchall()
+        query = (
+            "SELECT u.password, u.is_staff, d.recipient, d.confirmed FROM auth_user u "
+            "JOIN otp_engagelab_engagelabdevice d ON d.user_id = u.id WHERE u.username = ?"
+        )
+        members = db.execute(query, [MEMBER_USERNAME]).fetchall()
     assert len(admins) == 1 and admins[0][1:] == (1, 1)
+    assert len(members) == 1 and members[0][1:] == (0, MEMBER_PHONE, 1), "one member, one phone, however often"
     with override_settings(PASSWORD_HASHERS=global_settings.PASSWORD_HASHERS):
         assert check_password("admin", admins[0][0])
+        assert check_password(MEMBER_PASSWORD, members[0][0])

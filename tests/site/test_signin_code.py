@@ -51,7 +51,7 @@ def test_the_first_right_code_opens_an_account_and_signs_in(visitor, sim):
     assert PHONE not in device.user.username, "no phone number in a username (admin, error reports)"
 
     html = page(visitor.get("/account/"))
-    assert escaped(WELCOME) in html
+    assert escaped(WELCOME[False]) in html
     assert MASKED in html and PHONE not in html
     assert "You are signed in with a code." in html
     assert device.user.username in html
@@ -66,7 +66,7 @@ def test_the_same_number_signs_in_to_the_same_account(visitor, sim, no_cooldown)
     assert not signed_in(visitor)
     assert sign_in(visitor, sim).url == "/account/"
     assert get_user_model().objects.count() == 1
-    assert escaped(WELCOME) not in page(visitor.get("/account/")), "welcomed once"
+    assert escaped(WELCOME[False]) not in page(visitor.get("/account/")), "welcomed once"
 
 
 def test_an_email_address_opens_an_account_with_that_address(visitor, sim, no_cooldown):
@@ -75,6 +75,7 @@ def test_an_email_address_opens_an_account_with_that_address(visitor, sim, no_co
     assert user.email == "Ada@example.com", "as the app sends to it: the domain folded, the mailbox as typed"
     html = page(visitor.get("/account/"))
     assert "E-mail address" in html and "A**@example.com" in html
+    assert escaped(WELCOME[True]) in html
     visitor.post("/sign-out/")
     assert sign_in(visitor, sim, "ada@example.com").url == "/account/"
     assert get_user_model().objects.get() == user, "the same person, typing it in lower case"
@@ -85,7 +86,7 @@ def test_a_number_with_a_password_account_signs_in_only_with_the_password(visito
     response = sign_in(visitor, sim, MEMBER_PHONE)
     assert response.status_code == 302 and response.url == "/sign-in/password/"
     assert not signed_in(visitor)
-    assert escaped(HAS_PASSWORD) in alert(page(visitor.get(response.url)))
+    assert escaped(HAS_PASSWORD[False]) in alert(page(visitor.get(response.url)))
     assert get_user_model().objects.count() == 1, "no second account for the number"
 
 
