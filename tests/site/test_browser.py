@@ -66,6 +66,15 @@ def watch(page):
     return problems
 
 
+def submit(page, fields, then=None):
+    """Fill ``fields`` (selector: value), press the page's main button, and wait for the page ``then`` if given."""
+    for selector, value in fields.items():
+        page.fill(selector, value)
+    page.click("main button[type=submit]")
+    if then is not None:
+        page.wait_for_url(then)
+
+
 def nav(page):
     return [text.strip() for text in page.locator("header nav a, header nav button").all_inner_texts()]
 
@@ -78,16 +87,13 @@ def sign_in_with_a_code(page, demo):
     assert page.evaluate("getComputedStyle(document.querySelector('.card')).borderRadius") != "0px", "styled"
     assert nav(page) == SIGNED_OUT_NAV
     shot(page, "01-sign-in-with-a-code")
-    page.fill("#id_to", BLOCKED)
-    page.click("main button[type=submit]")
+    submit(page, {"#id_to": BLOCKED})
     assert page.locator("#id_to_error").inner_text().strip() == str(ERROR_CODES[5013].user_message)
     assert page.locator("#id_to").get_attribute("aria-invalid") == "true"
     shot(page, "02-recipient-error")
 
-    page.fill("#id_to", "+86 187 0123 5678")
     page.select_option("#id_language", "en")
-    page.click("main button[type=submit]")
-    page.wait_for_url(demo.site + "verify/")
+    submit(page, {"#id_to": "+86 187 0123 5678"}, then=demo.site + "verify/")
     assert "+86 187****5678" in page.locator(".lead").inner_text()
     assert PHONE not in page.content()
     shot(page, "03-enter-the-code")
@@ -96,13 +102,10 @@ def sign_in_with_a_code(page, demo):
     code = sent["code"]
     assert re.fullmatch(r"\d{6}", code)
     assert code in demo.output, "the demo prints the code in its terminal"
-    page.fill("#id_code", "000000" if code != "000000" else "111111")
-    page.click("main button[type=submit]")
+    submit(page, {"#id_code": "000000" if code != "000000" else "111111"})
     assert page.locator("#id_code_error").inner_text().strip() == str(wrong_code_message(4))
     shot(page, "04-wrong-code")
-    page.fill("#id_code", code)
-    page.click("main button[type=submit]")
-    page.wait_for_url(demo.site + "account/")
+    submit(page, {"#id_code": code}, then=demo.site + "account/")
     assert "Your account is new" in page.locator(".alerts").inner_text()
     assert "signed in with a code" in page.locator(".lead").inner_text()
     assert sent["message_id"] in page.locator(".facts").inner_text()
@@ -122,22 +125,16 @@ def sign_in_with_a_password(page, demo):
     page.wait_for_url(demo.site + "sign-in/password/")
     assert page.title().startswith("Sign in with a password")
     shot(page, "06-sign-in-with-a-password")
-    page.fill("#id_username", MEMBER_USERNAME)
-    page.fill("#id_password", "not-the-password")
-    page.click("main button[type=submit]")
+    submit(page, {"#id_username": MEMBER_USERNAME, "#id_password": "not-the-password"})
     assert "Please enter a correct username and password." in page.locator(".alert-error").inner_text()
     shot(page, "07-wrong-password")
 
-    page.fill("#id_password", MEMBER_PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url(demo.site + "sign-in/password/code/")
+    submit(page, {"#id_password": MEMBER_PASSWORD}, then=demo.site + "sign-in/password/code/")
     assert "+65 9***4567" in page.locator(".lead").inner_text()
     assert MEMBER_PHONE not in page.content()
     shot(page, "08-enter-the-code-after-the-password")
     sent = demo.last_code(MEMBER_PHONE)
-    page.fill("#id_code", sent["code"])
-    page.click("main button[type=submit]")
-    page.wait_for_url(demo.site + "account/")
+    submit(page, {"#id_code": sent["code"]}, then=demo.site + "account/")
     assert "signed in with a password and a code" in page.locator(".lead").inner_text()
     assert MEMBER_USERNAME in page.locator(".facts").inner_text()
     shot(page, "09-account-after-a-password")
@@ -188,13 +185,9 @@ def look_on_a_phone(chromium, demo, problems):
         problems += watch(page)
         if dark:
             page.goto(demo.site)
-            page.fill("#id_to", "grace@example.com")
-            page.click("main button[type=submit]")
-            page.wait_for_url(demo.site + "verify/")
+            submit(page, {"#id_to": "grace@example.com"}, then=demo.site + "verify/")
             fits(page, "15-phone-dark-enter-the-code")
-            page.fill("#id_code", demo.last_code("grace@example.com")["code"])
-            page.click("main button[type=submit]")
-            page.wait_for_url(demo.site + "account/")
+            submit(page, {"#id_code": demo.last_code("grace@example.com")["code"]}, then=demo.site + "account/")
             assert "g****@example.com" in page.locator(".facts").inner_text()
             fits(page, "16-phone-dark-account")
         else:
