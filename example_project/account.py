@@ -27,7 +27,7 @@ def account(request: HttpRequest) -> HttpResponse:
     context = {
         "recipient": mask_recipient(recipient),
         "recipient_label": _lazy("E-mail address") if is_email(recipient) else _lazy("Phone number"),
-        "method": METHODS.get(how.get("method"), ""),
+        "signed_in_with": METHODS.get(how.get("method")),
         "message_id": how.get("message_id", ""),
     }
     return render(request, "example/account.html", context)

@@ -70,6 +70,7 @@ def code(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
+@sensitive_variables()
 def resend(request: HttpRequest) -> HttpResponse:
     device = _pending_device(request)
     if device is None:

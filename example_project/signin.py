@@ -14,16 +14,18 @@ from django_engagelab_otp.contrib.otp.models import EngageLabDevice
 #: How the person signed in, for the account page: the method and the message id of the code.
 SIGNED_IN = "signed_in"
 
-#: What the account page says about each method.
+#: What the account page says about each method: whole sentences, for translators.
 METHODS = {
-    "code": _lazy("a code"),
-    "password": _lazy("a password and a code"),
+    "code": _lazy("You are signed in with a code."),
+    "password": _lazy("You are signed in with a password and a code."),
 }
 
 
 def sign_in(request: HttpRequest, device: EngageLabDevice, *, method: str, message_id: str) -> HttpResponse:
     """Sign ``device``'s user in, verified by ``device`` (django-otp), remember how; off to ``LOGIN_REDIRECT_URL``."""
     # Django's login() first: it gives the session a new key (another user's data is dropped).
+    # The backend is named: a code found this user, not authenticate(), and a
+    # site with several backends (allauth's …) would otherwise refuse to choose.
     login(request, device.user, backend="django.contrib.auth.backends.ModelBackend")
     # Then django-otp's: request.user.is_verified() is true from now on, in this session.
     django_otp.login(request, device)
