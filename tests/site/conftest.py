@@ -36,7 +36,7 @@ def sim(engagelab_simulator: Any) -> Any:
     return engagelab_simulator
 
 
-class Visitor(Client):
+class SiteClient(Client):
     """A browser session on the example site that fails the test on any 5xx answer."""
 
     def request(self, **request: Any) -> Any:
@@ -46,8 +46,8 @@ class Visitor(Client):
 
 
 @pytest.fixture
-def visitor(example_site: None) -> Visitor:
-    return Visitor()
+def visitor(example_site: None) -> SiteClient:
+    return SiteClient()
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pytest
 
 from django_engagelab_otp.conf import otp_settings
 from django_engagelab_otp.contrib.otp.models import EngageLabDevice
-from django_engagelab_otp.errors import ERROR_CODES, FAILURES
+from django_engagelab_otp.errors import ERROR_CODES, FAILURES, TROUBLE, UNAVAILABLE
 from django_engagelab_otp.exceptions import wrong_code_message
 from django_engagelab_otp.models import MessageLog
 from django_engagelab_otp.simulator.magic import by_name
@@ -116,15 +116,32 @@ def test_the_cooldown_refuses_a_new_code_and_the_first_one_still_works(visitor, 
     assert type_code(visitor, sim.platform.last_code(MEMBER_PHONE)).url == "/account/"
 
 
-def test_a_blocked_number_is_said_and_no_code_is_waited_for(visitor, sim, member):
-    EngageLabDevice.objects.filter(user=member).update(recipient=by_name("error-5013").phone)
+#: Refusals of the first send, by the simulator's magic recipient: what the code page says instead of a code.
+SEND_REFUSED = {
+    "error-5013": ERROR_CODES[5013].user_message,  # a blocked number
+    "fault-empty-503": TROUBLE,  # an outage
+    "error-4001": UNAVAILABLE,  # an operator's problem (the template is gone), logged
+}
+
+
+@pytest.mark.parametrize("magic", sorted(SEND_REFUSED))
+def test_a_refused_send_is_said_and_no_code_is_waited_for(visitor, sim, member, magic):
+    EngageLabDevice.objects.filter(user=member).update(recipient=by_name(magic).phone)
     response = password(visitor)
     assert response.url == CODE_PAGE, "the password was right: the page says why no code came"
     html = page(visitor.get(CODE_PAGE))
-    assert escaped(ERROR_CODES[5013].user_message) in alert(html)
+    assert escaped(SEND_REFUSED[magic]) in alert(html)
     assert "No code is on its way to" in html and "We sent a code" not in html
     html = page(type_code(visitor, "123456"))
     assert escaped(NO_CODE) in alert(html)
+    assert not signed_in(visitor)
+
+
+def test_an_expired_code_is_said(visitor, sim, member):
+    password(visitor)
+    sim.platform.message(device().message_id).expires_at = 0
+    html = page(type_code(visitor, sim.platform.last_code(MEMBER_PHONE)))
+    assert escaped(ERROR_CODES[3003].user_message) in alert(html)
     assert not signed_in(visitor)
 
 
