@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """``make demo``: the example site against the local EngageLab simulator.
 
-Prepares the example project's SQLite database and a demo superuser, starts
+Prepares the example project's SQLite database, a demo superuser and a demo
+member with a password and a phone (for the two-factor sign-in), starts
 the simulator and the site as child processes with matching settings, says
 where to click, and stops both on Ctrl-C. Needs no account, secret or internet.
 
@@ -43,8 +44,31 @@ HOST = "127.0.0.1"
 DEV_KEY, DEV_SECRET = "demo-key", "demo-secret"
 WEBHOOK_USERNAME, WEBHOOK_SECRET = "demo", "demo-webhook-secret"
 ADMIN_USERNAME, ADMIN_PASSWORD = "admin", "admin"
+# Who signs in with a password and a code; the codes go to this phone (the simulator shows them).
+MEMBER_USERNAME, MEMBER_PASSWORD, MEMBER_PHONE = "ada", "lovelace", "+6591234567"
 TEMPLATE_ID = "demo-otp"
 CACHE_TABLE = "engagelab_demo_cache"
+
+#: Run by `manage.py shell` before the site starts: the demo's accounts exist and work, however often it runs.
+ACCOUNTS = f"""
+from django.contrib.auth import get_user_model
+from django_engagelab_otp.contrib.otp.models import EngageLabDevice
+
+def account(username, password, **flags):
+    user = get_user_model().objects.filter(username=username).first() or get_user_model()(username=username)
+    user.is_active = True
+    for name, value in flags.items():
+        setattr(user, name, value)
+    user.set_password(password)
+    user.save()
+    return user
+
+account({ADMIN_USERNAME!r}, {ADMIN_PASSWORD!r}, is_staff=True, is_superuser=True)
+member = account({MEMBER_USERNAME!r}, {MEMBER_PASSWORD!r})
+EngageLabDevice.objects.update_or_create(
+    user=member, name="default", defaults={{"recipient": {MEMBER_PHONE!r}, "confirmed": True}}
+)
+"""
 
 STARTUP_TIMEOUT = 60  # seconds for both servers to answer
 STOP_TIMEOUT = 10  # seconds each child gets to stop before it is killed
@@ -202,18 +226,10 @@ def environment(options: argparse.Namespace) -> dict[str, str]:
 
 
 def prepare_database(env: dict[str, str]) -> None:
-    """Migrate and make the cache's table, then make sure admin/admin exists and works (idempotent)."""
+    """Migrate and make the cache's table, then make sure the admin and the member with a phone exist (idempotent)."""
     run_manage(["migrate", "--noinput", "--verbosity", "0"], env)
     run_manage(["createcachetable"], env)
-    create_admin = (
-        "from django.contrib.auth import get_user_model\n"
-        "User = get_user_model()\n"
-        f"user = User.objects.filter(username={ADMIN_USERNAME!r}).first() or User(username={ADMIN_USERNAME!r})\n"
-        "user.is_staff = user.is_superuser = user.is_active = True\n"
-        f"user.set_password({ADMIN_PASSWORD!r})\n"
-        "user.save()\n"
-    )
-    run_manage(["shell", "--command", create_admin], env)
+    run_manage(["shell", "--command", ACCOUNTS], env)
 
 
 def run_manage(args: list[str], env: dict[str, str]) -> None:
@@ -335,17 +351,21 @@ class Child:
 
 def print_instructions(options: argparse.Namespace) -> None:
     site = f"http://{HOST}:{options.port}/"
-    login = f"{BOLD}{ADMIN_USERNAME}{RESET} / {BOLD}{ADMIN_PASSWORD}{RESET}"
+
+    def credentials(username: str, password: str) -> str:
+        return f"{BOLD}{username}{RESET} / {BOLD}{password}{RESET}"
+
     say(
         f"""
-{BOLD}The EngageLab OTP demo is running.{RESET}
+{BOLD}The EngageLab OTP demo is running.{RESET} Nothing is really sent: the local simulator
+on port {options.simulator_port} plays the EngageLab platform, and {BOLD}every code appears in this terminal{RESET}.
 
-  1. Open {BOLD}{site}{RESET} and request a code for any phone number (e.g. +8618701235678)
-     or e-mail address. Nothing is really sent: the local simulator on port {options.simulator_port}
-     plays the EngageLab platform, and {BOLD}the code appears in this terminal{RESET}.
-  2. Type the code on the verification page.
-  3. Open {BOLD}{site}admin/{RESET} and sign in as {login} (demo only):
-     the message history shows the message move to delivered, then verified, as the
+  1. Open {BOLD}{site}{RESET} to sign in with a code: type any phone number (e.g. +8618701235678)
+     or e-mail address, then the code. The first time, the code opens a new account.
+  2. Open {BOLD}{site}sign-in/password/{RESET} to sign in with a password, as
+     {credentials(MEMBER_USERNAME, MEMBER_PASSWORD)}: then a code goes to {MEMBER_USERNAME}'s phone, {MEMBER_PHONE}.
+  3. Open {BOLD}{site}admin/{RESET} and sign in as {credentials(ADMIN_USERNAME, ADMIN_PASSWORD)} (demo only):
+     the message history shows each code move to delivered, then verified, as the
      simulator's callbacks arrive.
 
 Press Ctrl-C to stop.

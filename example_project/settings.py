@@ -30,6 +30,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_engagelab_otp",
+    # Sign-in (README, "Signing people in"): a person's phone number or e-mail
+    # address is a django-otp device, which both sign-ins send their codes to.
+    "django_otp",
+    "django_engagelab_otp.contrib.otp",
 ]
 
 MIDDLEWARE = [
@@ -39,11 +43,17 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): true once a code signed the person in.
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
 ROOT_URLCONF = "example_project.urls"
+# The code sign-in is the home page; both sign-ins end on the account page.
+LOGIN_URL = "request_code"
+LOGIN_REDIRECT_URL = "account"
+LOGOUT_REDIRECT_URL = "request_code"
 WSGI_APPLICATION = "example_project.wsgi.application"
 
 TEMPLATES = [

@@ -4,16 +4,22 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
-from . import views
+from . import account, code_signin, password_signin
 
 admin.site.site_header = _("EngageLab OTP demo")
 admin.site.site_title = _("EngageLab OTP demo")
 
 urlpatterns = [
-    path("", views.request_code, name="request_code"),
-    path("verify/", views.verify_code, name="verify_code"),
-    path("verify/resend/", views.resend_code, name="resend_code"),
-    path("verified/", views.verified, name="verified"),
+    # Sign in with a code (sign up the first time): the home page.
+    path("", code_signin.request_code, name="request_code"),
+    path("verify/", code_signin.verify_code, name="verify_code"),
+    path("verify/resend/", code_signin.resend_code, name="resend_code"),
+    # Sign in with a password, then a code.
+    path("sign-in/password/", password_signin.password, name="password_sign_in"),
+    path("sign-in/password/code/", password_signin.code, name="password_code"),
+    path("sign-in/password/resend/", password_signin.resend, name="password_resend"),
+    path("account/", account.account, name="account"),
+    path("sign-out/", account.sign_out, name="sign_out"),
     path("admin/", admin.site.urls),
     path("engagelab/", include("django_engagelab_otp.urls")),
     # Browsers ask for /favicon.ico on every page, the admin's included.

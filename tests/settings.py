@@ -24,6 +24,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     tag = os.environ.get("TEST_DB_TAG", "")
     DATABASES["default"]["TEST"] = {"NAME": f"test_engagelab_dj{django.VERSION[0]}{tag}_{worker}"}
 
+# The example project signs people in with contrib.otp's device: the tests that
+# drive its pages in this process (tests/site, the proofs' walks of the site)
+# need its tables. The other host packages' apps stay in tests/contrib/settings.py.
+EXAMPLE_APPS = ["django_otp", "django_engagelab_otp.contrib.otp"]
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -32,6 +37,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_engagelab_otp",
+    *EXAMPLE_APPS,
 ]
 
 MIDDLEWARE = [

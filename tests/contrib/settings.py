@@ -1,7 +1,8 @@
 """The suite's settings plus the four sign-in integrations and their host packages.
 
 Kept apart from ``tests.settings`` so that the core's tests run without the
-host packages' apps, middleware and migrations; ``make test`` runs
+host packages' apps, middleware and migrations (except django-otp's and
+contrib.otp's, which the example project's pages need); ``make test`` runs
 ``tests/contrib`` with this module (``--ds tests.contrib.settings``).
 """
 
@@ -9,8 +10,7 @@ from tests.settings import *  # noqa: F403
 from tests.settings import ENGAGELAB_OTP, INSTALLED_APPS, MIDDLEWARE
 
 INSTALLED_APPS = [
-    *INSTALLED_APPS,
-    "django_otp",
+    *INSTALLED_APPS,  # django_otp and contrib.otp among them (the example project's)
     "django_otp.plugins.otp_static",
     "django_otp.plugins.otp_totp",
     "two_factor",
@@ -19,7 +19,6 @@ INSTALLED_APPS = [
     "allauth.account",
     "rest_framework",
     "drf_spectacular",
-    "django_engagelab_otp.contrib.otp",
     "django_engagelab_otp.contrib.allauth",
 ]
 MIDDLEWARE = [

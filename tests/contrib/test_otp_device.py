@@ -109,6 +109,8 @@ def test_a_wrong_code_starts_django_otps_back_off(user, outbox):
     assert allowed is False
     assert (data["reason"], data["failure_count"]) == (VerifyNotAllowed.N_FAILED_ATTEMPTS, 1)
     assert device.verify_token(outbox[-1].code) is False  # not even asked during the back-off
+    assert device.refusal.text == "Too many attempts. Please try again in 1 second."  # not the wrong code's text
+    assert device.refusal.too_many
     assert MessageLog.objects.get().verify_attempts == 1
     device.throttling_failure_timestamp -= timedelta(seconds=2)
     assert device.verify_token(outbox[-1].code) is True
@@ -129,6 +131,7 @@ def test_a_locked_message_is_reported_with_django_otps_reason(user, outbox, otp_
     assert (data["reason"], data["failure_count"]) == (VerifyNotAllowed.N_FAILED_ATTEMPTS, 2)
     assert "Too many wrong codes" in str(data["error_message"])
     assert device.verify_token(outbox[-1].code) is False  # the right code no longer helps
+    assert device.refusal.text == str(data["error_message"])
     assert MessageLog.objects.get().verify_attempts == 2
     # A new code unlocks (once the old one expired: the platform answers 3004 while it is valid).
     locmem.platform.message(device.message_id).expires_at = 0

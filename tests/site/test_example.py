@@ -1,4 +1,8 @@
-"""The example project: its pages show sends, verifications and every error family; its settings and demo."""
+"""The example project: its code pages show sends, verifications and every error family; its settings and demo.
+
+The sign-ins themselves (who is signed in, as whom, and every refusal on the
+way) are in ``test_signin_code.py`` and ``test_signin_password.py``.
+"""
 
 import re
 import socket
@@ -15,11 +19,12 @@ from django.test import override_settings
 from django_engagelab_otp.errors import ERROR_CODES
 from django_engagelab_otp.exceptions import UNAVAILABLE, wrong_code_message
 from django_engagelab_otp.models import MessageLog
-from example_project import settings as example_settings
-from example_project.views import PENDING, VERIFIED
+from example_project.code_signin import PENDING
+from example_project.demo import MEMBER_PASSWORD, MEMBER_PHONE, MEMBER_USERNAME
 from tests.support import answers
 from tests.support.constants import API, PHONE, ROOT
 from tests.support.demo import DemoRun, free_port
+from tests.support.pages import alert, escaped, field_errors, page
 from tests.support.settings import configure
 
 EXAMPLE = ROOT / "example_project"
@@ -31,22 +36,8 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def example_site():
-    with override_settings(
-        ROOT_URLCONF="example_project.urls",
-        TEMPLATES=example_settings.TEMPLATES,
-        STATICFILES_DIRS=example_settings.STATICFILES_DIRS,
-    ):
-        yield
-
-
 def accept(api, message_id="msg-7f3a9c", channel="sms"):
     answers.accept(api, message_id=message_id, channel=channel)
-
-
-def page(response):
-    return response.content.decode()
 
 
 def request_code(client, to=PHONE, language=""):
@@ -55,12 +46,6 @@ def request_code(client, to=PHONE, language=""):
 
 def text(code):
     return str(ERROR_CODES[code].user_message)
-
-
-def escaped(value):
-    from django.utils.html import escape
-
-    return escape(str(value))
 
 
 # ------------------------------------------------------------------ pages
@@ -103,10 +88,10 @@ def test_request_then_verify_then_success(client, api):
     verified = {"message_id": "msg-7f3a9c", "verify_code": "482910", "verified": True}
     api.replace("POST", API + "verifications", json=verified)
     response = client.post("/verify/", {"code": "482910"})
-    assert response.status_code == 302 and response.url == "/verified/"
+    assert response.status_code == 302 and response.url == "/account/"
     assert PENDING not in client.session
 
-    html = page(client.get("/verified/"))
+    html = page(client.get("/account/"))
     assert MASKED in html and "msg-7f3a9c" in html
     assert "/admin/django_engagelab_otp/messagelog/?q=msg-7f3a9c" in html
     assert MessageLog.objects.get(message_id="msg-7f3a9c").verified_at is not None
@@ -120,7 +105,7 @@ def test_verify_page_says_where_simulator_codes_appear(client, api, settings):
     assert "simulator prints each code" in page(client.get("/verify/"))
 
 
-@pytest.mark.parametrize("url", ["/verify/", "/verified/"])
+@pytest.mark.parametrize("url", ["/verify/", "/account/"])
 def test_pages_without_a_pending_code_go_home(client, url):
     response = client.get(url)
     assert response.status_code == 302 and response.url == "/"
@@ -161,29 +146,7 @@ def test_resend_is_post_only(client):
     assert client.get("/verify/resend/").status_code == 405
 
 
-def test_success_page_is_cleared_by_a_new_request(client, api, no_cooldown):
-    accept(api, "msg-one")
-    request_code(client)
-    session = client.session
-    session[VERIFIED] = {"message_id": "old", "masked_to": MASKED}
-    session.save()
-    accept(api, "msg-two")
-    request_code(client)
-    assert VERIFIED not in client.session
-
-
 # ------------------------------------------------------------------ errors on the pages
-
-
-def field_errors(html, name):
-    """The error list rendered under a field, or ''."""
-    match = re.search(rf'<ul class="field-errors" id="id_{name}_error">(.*?)</ul>', html, re.S)
-    return match.group(1) if match else ""
-
-
-def alert(html):
-    match = re.search(r'<div class="alert alert-error" role="alert">(.*?)</div>', html, re.S)
-    return match.group(1) if match else ""
 
 
 @pytest.mark.parametrize("code", [5011, 5012, 5013, 5017, 5018, 5019, 5020])
@@ -376,7 +339,7 @@ def test_demo_refuses_a_wrong_port_variable_in_one_line():
 
 
 @pytest.mark.slow
-def test_demo_serves_then_stops_cleanly_and_twice_keeps_one_admin(tmp_path):
+def test_demo_serves_then_stops_cleanly_and_twice_keeps_one_admin_and_one_member(tmp_path):
     database = tmp_path / "demo.sqlite3"
     for _ in range(2):
         run = DemoRun(database)
@@ -385,6 +348,8 @@ def test_demo_serves_then_stops_cleanly_and_twice_keeps_one_admin(tmp_path):
             with urllib.request.urlopen(run.site, timeout=10) as answer:
                 assert answer.status == 200
             assert f"Open http://127.0.0.1:{run.port}/" in run.output and "admin / admin" in run.output
+            assert f"Open http://127.0.0.1:{run.port}/sign-in/password/" in run.output
+            assert f"{MEMBER_USERNAME} / {MEMBER_PASSWORD}" in run.output
             assert "System check identified no issues" in run.output
             assert run.interrupt() == 0
         finally:
@@ -393,6 +358,13 @@ def test_demo_serves_then_stops_cleanly_and_twice_keeps_one_admin(tmp_path):
     with sqlite3.connect(database) as db:
         query = "SELECT password, is_superuser, is_staff FROM auth_user WHERE username = 'admin'"
         admins = db.execute(query).fetchall()
+        query = (
+            "SELECT u.password, u.is_staff, d.recipient, d.confirmed FROM auth_user u "
+            "JOIN otp_engagelab_engagelabdevice d ON d.user_id = u.id WHERE u.username = ?"
+        )
+        members = db.execute(query, [MEMBER_USERNAME]).fetchall()
     assert len(admins) == 1 and admins[0][1:] == (1, 1)
+    assert len(members) == 1 and members[0][1:] == (0, MEMBER_PHONE, 1), "one member, one phone, however often"
     with override_settings(PASSWORD_HASHERS=global_settings.PASSWORD_HASHERS):
         assert check_password("admin", admins[0][0])
+        assert check_password(MEMBER_PASSWORD, members[0][0])

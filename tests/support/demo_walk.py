@@ -44,12 +44,12 @@ class Visitor:
             return answer.geturl(), answer.read().decode()
 
     def request_and_verify(self, to: str) -> str:
-        """Request a code for ``to``, type it in; returns the message id."""
+        """Sign in with a code sent to ``to`` (a new account the first time); returns the message id."""
         url, page = self.submit("/", {"to": to, "language": ""})
         assert url.endswith("/verify/"), f"the send failed: {url}\n{page[:2000]}"
         sent = self.demo.last_code(to)
         url, page = self.submit("/verify/", {"code": sent["code"]})
-        assert url.endswith("/verified/"), f"the code was refused: {url}\n{page[:2000]}"
+        assert url.endswith("/account/"), f"the code was refused: {url}\n{page[:2000]}"
         return sent["message_id"]
 
     def sign_in_to_admin(self) -> None:

@@ -118,8 +118,12 @@ class EngageLabDevice(TimestampMixin, CooldownMixin, ThrottlingMixin, Device):
 
     def verify_token(self, token: Any) -> bool:
         """Ask the platform whether ``token`` is the code sent last; never raises."""
-        allowed, _data = self.verify_is_allowed()
-        if not allowed or not self.message_id:
+        allowed, data = self.verify_is_allowed()
+        if not allowed:
+            # Not asked: kept so that a view of your own can say why (a stale wrong-code text would mislead).
+            self.refusal = refusal_for(self._not_allowed(data or {}))
+            return False
+        if not self.message_id:
             return False
         try:
             check_otp(self.message_id, str(token))
@@ -141,6 +145,13 @@ class EngageLabDevice(TimestampMixin, CooldownMixin, ThrottlingMixin, Device):
         return True
 
     # ------------------------------------------------------------ helpers
+
+    def _not_allowed(self, data: dict[str, Any]) -> EngageLabError:
+        """The lock after ``MAX_VERIFY_ATTEMPTS``, or django-otp's back-off, as the app's own refusal."""
+        if "locked_until" not in data:
+            return FAILURES["verify_locked"].exception()
+        wait = (data["locked_until"] - timezone.now()).total_seconds()
+        return FAILURES["throttled"].exception(wait_seconds=wait, scope="verify")
 
     def _locked(self) -> bool:
         try:

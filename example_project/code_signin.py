@@ -1,29 +1,44 @@
-"""The three pages of the example: request a code, verify it, verified.
+"""Sign in with a code: a phone number or e-mail address, then the code sent to it.
 
-The message id of the code waiting for verification is kept in the session,
-never in the page; the recipient is shown masked.
+"Sign in or sign up": whoever types the right code is signed in as the owner
+of that number or address (:mod:`.owners`), and gets an account the first
+time. An account with a password is the exception: the code alone would skip
+its first factor, so it is sent to the password sign-in.
+
+The message id of the code waited for is kept in the session, never in the
+page; the recipient is shown masked.
 """
 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.html import conditional_escape, format_html
-from django.utils.translation import gettext as _
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 
-from django_engagelab_otp.conf import otp_settings
 from django_engagelab_otp.forms import SendOTPForm, VerifyOTPForm
-from django_engagelab_otp.privacy import mask_recipient
+
+from . import code_page
+from .owners import find_or_sign_up, is_email
+from .signin import sign_in
 
 PENDING = "otp_pending"  # the code being waited for: message id, recipient, language, channel
-VERIFIED = "otp_verified"  # what the success page shows
+
+#: By kind of recipient (e-mail address or not): whole sentences, for translators.
+WELCOME = {
+    False: _lazy("Welcome! Your account is new: this phone number signs you in from now on."),
+    True: _lazy("Welcome! Your account is new: this e-mail address signs you in from now on."),
+}
+HAS_PASSWORD = {
+    False: _lazy("This phone number belongs to an account with a password: please sign in with your password."),
+    True: _lazy("This e-mail address belongs to an account with a password: please sign in with your password."),
+}
+DISABLED = _lazy("This account is disabled.")
 
 
 @require_http_methods(["GET", "POST"])
@@ -46,14 +61,9 @@ def verify_code(request: HttpRequest) -> HttpResponse:
         return redirect("request_code")
     form = VerifyOTPForm(pending["message_id"], request.POST if request.method == "POST" else None, request=request)
     if form.is_valid():
-        request.session[VERIFIED] = {
-            "message_id": pending["message_id"],
-            "masked_to": mask_recipient(pending["to"]),
-        }
-        del request.session[PENDING]
-        return redirect("verified")
-    context = {"form": form, **_describe(pending)}
-    return render(request, "example/verify_code.html", context)
+        del request.session[PENDING]  # a code signs in once
+        return _sign_in(request, pending)
+    return render(request, "example/verify_code.html", {"form": form, **_page(pending)})
 
 
 @require_POST
@@ -65,7 +75,7 @@ def resend_code(request: HttpRequest) -> HttpResponse:
     form = SendOTPForm({"to": pending["to"], "language": pending["language"]}, request=request)
     if form.is_valid():
         _remember(request, form)
-        messages.success(request, _("A new code is on its way."))
+        messages.success(request, code_page.NEW_CODE)
     else:
         for errors in form.errors.values():
             for error in errors:
@@ -73,11 +83,18 @@ def resend_code(request: HttpRequest) -> HttpResponse:
     return redirect("verify_code")
 
 
-def verified(request: HttpRequest) -> HttpResponse:
-    result = request.session.get(VERIFIED)
-    if not result:
+def _sign_in(request: HttpRequest, pending: dict[str, Any]) -> HttpResponse:
+    device, created = find_or_sign_up(pending["to"])
+    if not device.user.is_active:
+        messages.error(request, DISABLED)
         return redirect("request_code")
-    return render(request, "example/verified.html", result)
+    if device.user.has_usable_password():
+        messages.error(request, HAS_PASSWORD[is_email(pending["to"])])
+        return redirect("password_sign_in")
+    response = sign_in(request, device, method="code", message_id=pending["message_id"])
+    if created:
+        messages.success(request, WELCOME[is_email(pending["to"])])
+    return response
 
 
 def _remember(request: HttpRequest, form: SendOTPForm) -> None:
@@ -88,28 +105,12 @@ def _remember(request: HttpRequest, form: SendOTPForm) -> None:
         "language": form.cleaned_data.get("language") or "",
         "channel": log.send_channel,
     }
-    request.session.pop(VERIFIED, None)
 
 
-#: What the verify page says, by channel: whole sentences, so that each language can order them its own way.
-SENT = {
-    "sms": _lazy("We sent a code to %(to)s by SMS."),
-    "whatsapp": _lazy("We sent a code to %(to)s on WhatsApp."),
-    "email": _lazy("We sent a code to %(to)s by e-mail."),
-    "voice": _lazy("We are calling %(to)s to read you a code."),
-    "": _lazy("We sent a code to %(to)s."),
-}
-
-
-def _describe(pending: dict[str, Any]) -> dict[str, Any]:
-    sentence = SENT.get(pending.get("channel") or "", SENT[""])
-    recipient = format_html('<strong class="recipient">{}</strong>', mask_recipient(pending["to"]))
+def _page(pending: dict[str, Any]) -> dict[str, Any]:
     return {
-        "sent": format_html(conditional_escape(sentence).replace("%(to)s", "{}"), recipient),
-        "local_api": _is_local(otp_settings.API_URL),
+        **code_page.describe(pending["to"], pending.get("channel")),
+        "resend_url": reverse("resend_code"),
+        "restart_url": reverse("request_code"),
+        "restart_label": _lazy("Use another number or e-mail"),
     }
-
-
-def _is_local(url: str) -> bool:
-    """Whether codes go to a simulator on this machine (whose console shows them)."""
-    return urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1")
