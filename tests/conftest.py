@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 import responses as responses_lib
+import respx
 from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
 
@@ -43,6 +44,13 @@ def pytest_report_header(config):
 def api():
     """A `responses` mock of the EngageLab API; any unmatched request fails the test."""
     with responses_lib.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+@pytest.fixture
+def aapi():
+    """A `respx` mock of the EngageLab API for the async calls (httpx); any unmatched request fails the test."""
+    with respx.mock(assert_all_called=False) as mock:
         yield mock
 
 

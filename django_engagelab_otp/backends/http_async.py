@@ -190,9 +190,17 @@ def _transport_error(error: Exception, api_url: str, *, idempotent: bool) -> Eng
 
 
 def _reason(error: BaseException) -> BaseException:
-    """The failure underneath httpx's and httpcore's wrappers (an ``ssl.SSLError``, a ``ConnectionResetError`` …)."""
-    while error.__cause__ is not None:
-        error = error.__cause__
+    """The failure underneath httpx's and httpcore's wrappers (an ``ssl.SSLError``, a ``ConnectionResetError`` …).
+
+    httpx raises its errors ``from`` httpcore's, which hold the original as
+    their argument (and context).
+    """
+    for _depth in range(8):  # a chain that loops back on itself ends too
+        argument = error.args[0] if error.args else None
+        inner = argument if isinstance(argument, BaseException) else error.__cause__ or error.__context__
+        if inner is None:
+            break
+        error = inner
     return error
 
 
