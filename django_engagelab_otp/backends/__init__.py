@@ -112,6 +112,7 @@ def backend_class(path: Any) -> type[Backend]:
     return cls
 
 
+@sensitive_variables()  # its arguments: the recipient, the code
 async def call_async(backend: Backend, name: str, *args: Any, **kwargs: Any) -> Any:
     """``await backend.a<name>(…)`` when the backend has it (:class:`AsyncBackend`), else ``<name>`` in a thread.
 

@@ -318,13 +318,15 @@ def _hide_library_frames() -> None:
     """
     for name in _LIBRARY_MODULES:
         module = importlib.import_module(name)
-        for value in list(vars(module).values()):
-            if inspect.isclass(value) and value.__module__ == name:
-                functions = [member for member in vars(value).values() if inspect.iscoroutinefunction(member)]
-            else:
-                functions = [value] if inspect.iscoroutinefunction(value) and value.__module__ == name else []
-            for function in functions:
-                sensitive_variables()(function)
+        members = list(vars(module).values())
+        for value in list(members):
+            if inspect.isclass(value):
+                members.extend(vars(value).values())
+        for member in members:
+            # Defined in this module (httpcore gives its public classes the package's name as __module__).
+            code = getattr(member, "__code__", None)
+            if inspect.iscoroutinefunction(member) and code is not None and code.co_filename == module.__file__:
+                sensitive_variables()(member)
 
 
 _hide_library_frames()
