@@ -14,21 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-_SERVICES = (
-    "send_otp",
-    "send_custom_message",
-    "send_code",
-    "verify_otp",
-    "check_otp",
-    "asend_otp",
-    "asend_custom_message",
-    "asend_code",
-    "averify_otp",
-    "acheck_otp",
-    "attempts_left",
-    "is_locked",
-)
-
 __all__ = [
     "send_otp",
     "send_custom_message",
@@ -45,6 +30,9 @@ __all__ = [
     "validate_recipient",
     "__version__",
 ]
+
+#: Everything above but these comes from the services.
+_SERVICES = frozenset(__all__) - {"validate_recipient", "__version__"}
 
 if TYPE_CHECKING:  # pragma: no cover
     from .services import (

@@ -42,6 +42,9 @@ from .sync_steps import to_the_end
 
 logger = logging.getLogger("django_engagelab_otp")
 
+#: A template's parameters as a caller gives them (checked, numbers turned into text).
+Params = Mapping[str, Any] | None
+
 
 @sensitive_variables()  # hidden from error reports: this frame and those below (_send, its lambdas, the backend)
 def send_otp(
@@ -121,35 +124,21 @@ def check_otp(message_id: str, code: str) -> None:
 
 @sensitive_variables()  # a coroutine's own frame only: each step below is marked too
 async def asend_otp(
-    to: str,
-    template_id: str | None = None,
-    *,
-    language: str | None = None,
-    params: Mapping[str, Any] | None = None,
+    to: str, template_id: str | None = None, *, language: str | None = None, params: Params = None
 ) -> MessageLog:
     """:func:`send_otp` for async code: the same checks, limits, row, signals and errors; the request awaited."""
     return await _asend(_personal(MessageLog.Kind.OTP, to, template_id, language, params))
 
 
 @sensitive_variables()
-async def asend_custom_message(
-    to: str | Sequence[str],
-    template_id: str,
-    *,
-    params: Mapping[str, Any] | None = None,
-) -> MessageLog:
+async def asend_custom_message(to: str | Sequence[str], template_id: str, *, params: Params = None) -> MessageLog:
     """:func:`send_custom_message` for async code."""
     return await _asend(_custom(to, template_id, params))
 
 
 @sensitive_variables()
 async def asend_code(
-    to: str,
-    code: str,
-    template_id: str | None = None,
-    *,
-    language: str | None = None,
-    params: Mapping[str, Any] | None = None,
+    to: str, code: str, template_id: str | None = None, *, language: str | None = None, params: Params = None
 ) -> MessageLog:
     """:func:`send_code` for async code."""
     return await _asend(_personal(MessageLog.Kind.CODE, to, template_id, language, params, code))

@@ -39,7 +39,6 @@ from django_engagelab_otp.exceptions import (
     WrongCodeError,
 )
 from django_engagelab_otp.models import MessageEvent, MessageLog
-from django_engagelab_otp.signals import message_failed, message_sent, otp_verified
 from django_engagelab_otp.simulator.magic import MAGIC, Family
 from tests.support.aio import run
 from tests.support.constants import API, PHONE
@@ -62,23 +61,6 @@ def sent_body(aapi) -> dict:
     return json.loads(aapi.calls.last.request.content)
 
 
-@pytest.fixture
-def received():
-    """Everything the three signals send during a test."""
-    seen: list[tuple[str, dict]] = []
-    receivers = {}
-    for name, signal in (("sent", message_sent), ("failed", message_failed), ("verified", otp_verified)):
-
-        def receiver(signal, sender, _name=name, **kwargs):
-            seen.append((_name, kwargs))
-
-        receivers[name] = (signal, receiver)
-        signal.connect(receiver, weak=False)
-    yield seen
-    for signal, receiver in receivers.values():
-        signal.disconnect(receiver)
-
-
 # ---------------------------------------------------------------- the row around the request
 
 
@@ -99,7 +81,7 @@ def test_asend_otp_writes_pending_then_accepted(aapi, received):
         "to": PHONE,
         "template": {"id": "login-otp", "language": "en", "params": {"name": "Bob", "code": CODE}},
     }
-    assert received == [("sent", {"log": log})]
+    assert received == [("sent", {"sender": MessageLog, "log": log})]
 
 
 def test_custom_messages_and_own_codes(aapi):
@@ -126,7 +108,7 @@ def test_a_platform_error_settles_failed_and_gives_the_cooldown_back(aapi, recei
         run(asend_otp, PHONE)
     row = MessageLog.objects.get()
     assert info.value.log == row and (row.status, row.error_code, row.http_status) == ("failed", 5013, 400)
-    assert received == [("failed", {"log": info.value.log, "error": info.value})]
+    assert received == [("failed", {"sender": MessageLog, "log": info.value.log, "error": info.value})]
     assert run(asend_otp, PHONE).message_id == "m2"  # refused: nothing sent, nobody kept waiting
 
 

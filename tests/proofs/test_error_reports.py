@@ -200,6 +200,17 @@ def reported(request: Any = None, error: BaseException | None = None) -> dict[st
     return {"html": reporter.get_traceback_html(), "text": reporter.get_traceback_text()}
 
 
+def report_of(call: Callable[[], Any]) -> dict[str, str]:
+    """The report of the deep failure ``call`` meets (it must meet it)."""
+    with pytest.raises(RuntimeError, match=DEEP):
+        try:
+            call()
+        except RuntimeError:
+            texts = reported()
+            raise
+    return texts
+
+
 def mailed(outbox: list[Any]) -> dict[str, str]:
     texts = {}
     for number, message in enumerate(outbox):
@@ -240,12 +251,7 @@ CALLS: dict[str, Callable[[], Any]] = {
 def test_a_failure_deep_in_a_call_is_reported_without_secrets(call, debug, sim, deep, settings, record_property):
     settings.DEBUG = debug
     deep.armed = True
-    with pytest.raises(RuntimeError, match=DEEP):
-        try:
-            CALLS[call]()
-        except RuntimeError:
-            texts = reported()
-            raise
+    texts = report_of(CALLS[call])
     # The report went as deep as the failure: urllib3's frame is listed (its variables are not).
     assert "urllib3" in texts["text"] and "_request" in texts["text"]
     # DEBUG shows every variable (Django's choice): the arguments, not the credentials.
@@ -283,12 +289,7 @@ def test_a_failure_deep_in_an_async_call_is_reported_without_secrets(call, sim, 
     """Django hides a coroutine's variables only when it is marked itself: ours are, and httpx's and httpcore's."""
     settings.DEBUG = False
     adeep.armed = True
-    with pytest.raises(RuntimeError, match=DEEP):
-        try:
-            ASYNC_CALLS[call]()
-        except RuntimeError:
-            texts = reported()
-            raise
+    texts = report_of(ASYNC_CALLS[call])
     assert "httpcore" in texts["text"] and "_arequest" in texts["text"] and "bytes_to_send" in texts["text"]
     check(record_property, f"{call} (report)", texts, secrets(sim))
 
