@@ -415,3 +415,19 @@ def test_a_backend_without_async_calls_is_called_in_a_worker_thread():
     result, loop_thread = asyncio.run(check())
     assert result == VerifyResult("m1", True)
     assert backend.threads and backend.threads[0] != loop_thread
+
+
+def test_what_sync_and_async_share_depends_on_no_http_library():
+    """protocol.py and retries.py are the shared part: neither may know requests nor httpx."""
+    import ast
+    from pathlib import Path
+
+    from django_engagelab_otp.backends import protocol, retries
+
+    for module in (protocol, retries):
+        tree = ast.parse(Path(module.__file__).read_text())
+        imported = {
+            alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
+        }
+        imported |= {(node.module or "").split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        assert not imported & {"requests", "urllib3", "httpx", "httpcore"}, (module.__name__, imported)
