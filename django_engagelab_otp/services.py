@@ -46,7 +46,7 @@ logger = logging.getLogger("django_engagelab_otp")
 Params = Mapping[str, Any] | None
 
 
-@sensitive_variables()  # hidden from error reports: this frame and those below (_send, its lambdas, the backend)
+@sensitive_variables()  # hidden from error reports: this frame and those below (_send, its steps, the backend)
 def send_otp(
     to: str,
     template_id: str | None = None,
