@@ -363,23 +363,32 @@ def test_every_magic_recipient_gives_what_send_otp_gives(make_engagelab_simulato
     assert outcomes[0] == outcomes[1]
 
 
-def test_fifty_concurrent_sends_share_a_few_connections_and_all_settle(make_engagelab_simulator, settings):
-    sim = make_engagelab_simulator(latency_ms=50)
+def test_fifty_concurrent_sends_share_a_few_connections_and_all_settle():
+    """From one event loop, to fifty recipients, against a local server answering after 50 ms."""
+    lock, in_flight, most = threading.Lock(), [0], [0]
+
+    def platform(n: int, seen) -> tuple[int, dict]:
+        with lock:
+            in_flight[0] += 1
+            most[0] = max(most[0], in_flight[0])
+        time.sleep(0.05)
+        with lock:
+            in_flight[0] -= 1
+        return 200, {"message_id": f"m{n}", "send_channel": "sms"}
+
     numbers = [f"+861870123{n:04d}" for n in range(50)]
+    with LocalServer(behaviour=platform) as server, engagelab(API_URL=server.url):
 
-    async def fifty() -> list[MessageLog]:
-        return await asyncio.gather(*(asend_otp(to) for to in numbers))
+        async def fifty() -> list[MessageLog]:
+            return await asyncio.gather(*(asend_otp(to) for to in numbers))
 
-    started = time.monotonic()
-    logs = run(fifty)
-    elapsed = time.monotonic() - started
+        logs = run(fifty)
+        # At most max_connections (10), kept alive and used in turn: no connection per send.
+        assert 1 <= server.connections <= 10 and len(server.requests) == 50
     assert sorted(log.recipient for log in logs) == numbers
     assert MessageLog.objects.filter(status="accepted").count() == 50
     assert len({log.message_id for log in logs}) == 50
-    # At most max_connections (10) kept alive, used in turn: no connection per send.
-    assert 1 <= sim.server.connections_accepted <= 10
-    # Side by side: one after the other, the platform's latency alone would take 50 × 50 ms.
-    assert elapsed < 50 * 0.05
+    assert most[0] > 1  # side by side, not one after the other (how many depends on the machine's load)
 
 
 # ---------------------------------------------------------------- backends
