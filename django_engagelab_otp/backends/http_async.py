@@ -31,7 +31,7 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
@@ -266,7 +266,7 @@ class _LoopClient:
 
     def __init__(self, client: httpx.AsyncClient) -> None:
         self.client = client
-        self._watch: AsyncIterator[None] | None = None
+        self._watch: AsyncGenerator[None, None] | None = None
 
     async def close_with_loop(self, forget: Callable[[asyncio.AbstractEventLoop, _LoopClient], None]) -> None:
         # A loop running with asyncio's hooks keeps a (weak) list of the async generators started in it,
@@ -278,7 +278,7 @@ class _LoopClient:
 
     async def _closing(
         self, loop: asyncio.AbstractEventLoop, forget: Callable[[asyncio.AbstractEventLoop, _LoopClient], None]
-    ) -> AsyncIterator[None]:
+    ) -> AsyncGenerator[None, None]:
         try:
             yield
         finally:
@@ -287,7 +287,7 @@ class _LoopClient:
 
     async def aclose(self) -> None:
         if self._watch is not None:
-            await self._watch.aclose()  # type: ignore[attr-defined]
+            await self._watch.aclose()
         await self.client.aclose()
 
 
