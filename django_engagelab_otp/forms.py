@@ -6,6 +6,10 @@ verifies), and every ``EngageLabError`` lands where the error table puts it
 (:meth:`EngageLabError.as_validation_error`), on a field or as a non-field
 error. Problems only an operator can fix show a generic text to the user; the
 details go to the log.
+
+In an async view, ``await form.ais_valid()`` does the same: the fields and
+the client rates are checked in Django's thread for sync code, and the
+platform is called through the async services.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django import forms
 from django.http import HttpRequest
 from django.utils.text import format_lazy
@@ -57,10 +62,33 @@ class EngageLabErrorsMixin:
     request: HttpRequest | None = None
     #: What the client rates count a submission as: ``"send"`` or ``"verify"``.
     action: str = ""
+    #: Set while :meth:`ais_valid` checks the fields: the platform is called after, awaited.
+    _awaiting_call = False
 
     def call(self, cleaned: dict[str, Any]) -> None:
         """The platform call, made with valid data."""
         raise NotImplementedError
+
+    async def acall(self, cleaned: dict[str, Any]) -> None:
+        """The platform call, awaited (:meth:`ais_valid`)."""
+        raise NotImplementedError
+
+    @sensitive_variables()
+    async def ais_valid(self) -> bool:
+        """``is_valid()`` for async views: the same checks and errors, the platform call awaited."""
+        self._awaiting_call = True
+        try:
+            # Cleaning is sync code (field validators, the client rates' cache): Django's thread for it.
+            valid = await sync_to_async(self.is_valid)()  # type: ignore[attr-defined]
+        finally:
+            self._awaiting_call = False
+        if not valid:
+            return False
+        try:
+            await self.acall(self.cleaned_data)  # type: ignore[attr-defined]
+        except EngageLabError as error:
+            self.add_engagelab_error(error)
+        return not self.errors  # type: ignore[attr-defined]
 
     @sensitive_variables()  # the recipient and the code typed, in this frame and the services' below
     def clean(self) -> dict[str, Any]:
@@ -68,7 +96,8 @@ class EngageLabErrorsMixin:
         if not self.errors:  # type: ignore[attr-defined]
             try:
                 limits.check_client(self.request, self.action)
-                self.call(cleaned)
+                if not self._awaiting_call:
+                    self.call(cleaned)
             except EngageLabError as error:
                 self.add_engagelab_error(error)
         return cleaned
@@ -139,6 +168,11 @@ class SendOTPForm(EngageLabErrorsMixin, forms.Form):
         language = cleaned.get("language") or None
         self.log = services.send_otp(cleaned["to"], self.template_id, language=language, params=self.params)
 
+    @sensitive_variables()
+    async def acall(self, cleaned: dict[str, Any]) -> None:
+        language = cleaned.get("language") or None
+        self.log = await services.asend_otp(cleaned["to"], self.template_id, language=language, params=self.params)
+
 
 class CodeInput(forms.TextInput):
     """A text input that never writes the typed code back into the page (like a password field)."""
@@ -176,4 +210,9 @@ class VerifyOTPForm(EngageLabErrorsMixin, forms.Form):
     @sensitive_variables()
     def call(self, cleaned: dict[str, Any]) -> None:
         services.check_otp(self.message_id, cleaned["code"])
+        self.verified = True
+
+    @sensitive_variables()
+    async def acall(self, cleaned: dict[str, Any]) -> None:
+        await services.acheck_otp(self.message_id, cleaned["code"])
         self.verified = True

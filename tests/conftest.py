@@ -3,9 +3,11 @@ from pathlib import Path
 
 import pytest
 import responses as responses_lib
+import respx
 from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
 
+from django_engagelab_otp.signals import message_failed, message_sent, otp_verified
 from tests.support.browser import chromium_browser
 from tests.support.settings import configure
 
@@ -43,6 +45,31 @@ def pytest_report_header(config):
 def api():
     """A `responses` mock of the EngageLab API; any unmatched request fails the test."""
     with responses_lib.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+@pytest.fixture
+def received():
+    """Everything the three signals (message_sent, message_failed, otp_verified) send during a test."""
+    seen: list[tuple[str, dict]] = []
+    receivers = {}
+    for name, signal in (("sent", message_sent), ("failed", message_failed), ("verified", otp_verified)):
+
+        def receiver(signal, sender, _name=name, **kwargs):
+            seen.append((_name, {"sender": sender, **kwargs}))
+
+        receivers[name] = receiver
+        signal.connect(receiver, weak=False)
+    yield seen
+    message_sent.disconnect(receivers["sent"])
+    message_failed.disconnect(receivers["failed"])
+    otp_verified.disconnect(receivers["verified"])
+
+
+@pytest.fixture
+def aapi():
+    """A `respx` mock of the EngageLab API for the async calls (httpx); any unmatched request fails the test."""
+    with respx.mock(assert_all_called=False) as mock:
         yield mock
 
 

@@ -23,7 +23,7 @@ from django_engagelab_otp.exceptions import (
     TransportError,
 )
 from django_engagelab_otp.models import MessageLog
-from django_engagelab_otp.signals import message_failed, message_sent, otp_verified
+from django_engagelab_otp.signals import message_sent
 from tests.support.answers import accept
 from tests.support.constants import API, PHONE
 from tests.support.local_http import LocalServer, closed_port
@@ -38,24 +38,6 @@ pytestmark = pytest.mark.django_db
 
 def body(api, index=-1):
     return json.loads(api.calls[index].request.body)
-
-
-@pytest.fixture
-def received():
-    """Everything the three signals send during a test."""
-    seen: list[tuple[str, dict]] = []
-    receivers = {}
-    for name, signal in (("sent", message_sent), ("failed", message_failed), ("verified", otp_verified)):
-
-        def receiver(signal, sender, _name=name, **kwargs):
-            seen.append((_name, {"sender": sender, **kwargs}))
-
-        receivers[name] = receiver
-        signal.connect(receiver, weak=False)
-    yield seen
-    message_sent.disconnect(receivers["sent"])
-    message_failed.disconnect(receivers["failed"])
-    otp_verified.disconnect(receivers["verified"])
 
 
 # ---------------------------------------------------------------- the row around the request

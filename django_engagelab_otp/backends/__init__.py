@@ -2,6 +2,8 @@
 
 ``ENGAGELAB_OTP["BACKEND"]`` names the class (:mod:`.http` by default,
 :mod:`.locmem` for tests; :mod:`.base` is the contract a backend keeps).
+:func:`call_async` makes a call of the contract from async code, natively
+when the backend has the async twin of the call, in a worker thread if not.
 Instances are built once per configuration and shared, so that connections
 stay alive between sends, and dropped when ``override_settings`` changes the
 configuration.
@@ -13,6 +15,7 @@ import os
 import threading
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.utils.module_loading import import_string
@@ -20,9 +23,18 @@ from django.views.decorators.debug import sensitive_variables
 
 from ..conf import SETTINGS, otp_settings
 from ..errors import failure
-from .base import Backend, SendResult, VerifyResult
+from .base import AsyncBackend, Backend, SendResult, VerifyResult
 
-__all__ = ["Backend", "SendResult", "VerifyResult", "get_backend", "backend_class", "backend_options"]
+__all__ = [
+    "AsyncBackend",
+    "Backend",
+    "SendResult",
+    "VerifyResult",
+    "get_backend",
+    "backend_class",
+    "backend_options",
+    "call_async",
+]
 
 #: The calls of the contract, which a backend class must have.
 _CALLS = tuple(name for name, value in vars(Backend).items() if callable(value) and not name.startswith("_"))
@@ -98,6 +110,20 @@ def backend_class(path: Any) -> type[Backend]:
         lacks = ", ".join(missing) if isinstance(cls, type) else "is not a class"
         raise failure("configuration", f"ENGAGELAB_OTP['BACKEND'] is not a backend: {path!r} ({lacks})")
     return cls
+
+
+@sensitive_variables()  # its arguments: the recipient, the code
+async def call_async(backend: Backend, name: str, *args: Any, **kwargs: Any) -> Any:
+    """``await backend.a<name>(…)`` when the backend has it (:class:`AsyncBackend`), else ``<name>`` in a thread.
+
+    The thread is a worker's, not the one Django keeps for the database
+    (``thread_sensitive=False``): a backend touches no database, and a call
+    in flight must not hold up the history's steps of every other send.
+    """
+    native = getattr(backend, f"a{name}", None)
+    if native is not None:
+        return await native(*args, **kwargs)
+    return await sync_to_async(getattr(backend, name), thread_sensitive=False)(*args, **kwargs)
 
 
 def reset_backends() -> None:

@@ -23,6 +23,11 @@ To write another (a second provider, a queue, a recorder), implement
   code.
 * No ORM, no forms, no Django settings: a backend gets what it needs as
   arguments.
+
+The async services (``asend_otp`` …) call a backend's async calls when it
+has them (:class:`AsyncBackend`: both shipped backends do), under the same
+rules. A backend without them still serves: its sync call then runs in a
+worker thread (``asgiref.sync.sync_to_async``), one per call in flight.
 """
 
 from __future__ import annotations
@@ -97,4 +102,40 @@ class Backend(Protocol):
 
     def close(self) -> None:
         """Release connections; the next call may open new ones."""
+        ...
+
+
+@runtime_checkable
+class AsyncBackend(Protocol):
+    """The async calls a backend may add, for the async services; each answers as its sync twin does.
+
+    Optional: without them the async services run the sync calls in a worker
+    thread. A backend that has them is used from any number of event loops
+    (one per thread, or a new one per request under some servers).
+    """
+
+    async def asend_message(
+        self, to: str, template_id: str, *, language: str | None = None, params: Params = None
+    ) -> SendResult:
+        """``POST /v1/messages``, awaited."""
+        ...
+
+    async def asend_custom_message(
+        self, to: str | Sequence[str], template_id: str, *, params: Params = None
+    ) -> SendResult:
+        """``POST /v1/custom-messages``, awaited."""
+        ...
+
+    async def asend_code(
+        self, to: str, code: str, template_id: str, *, language: str | None = None, params: Params = None
+    ) -> SendResult:
+        """``POST /v1/codes``, awaited."""
+        ...
+
+    async def averify(self, message_id: str, code: str) -> VerifyResult:
+        """``POST /v1/verifications``, awaited."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release the running event loop's connections."""
         ...

@@ -14,10 +14,12 @@ recipients), and every message the platform accepts is appended to
     assert verify_otp(log.message_id, sent.code)
 
 It is the HTTP backend with the network replaced by a ``requests`` adapter
-that calls the platform: answers are parsed, retried and turned into
-exceptions by that backend's own code, so a magic recipient raises exactly
-what it raises over HTTP. Faults of the connection itself (dropped, reset,
-hanging, stalled) raise the ``requests`` exceptions the network would.
+(sync calls) and an httpx transport (async calls: ``asend_message`` …) that
+call the platform: answers are parsed, retried and turned into exceptions by
+that backend's own code, so a magic recipient raises exactly what it raises
+over HTTP, from either kind of call. Faults of the connection itself
+(dropped, reset, hanging, stalled) raise the ``requests`` or httpx
+exceptions the network would.
 
 Differences from the HTTP simulator: no credentials are checked; unknown
 template ids are created on first use (a verification template for
@@ -38,13 +40,14 @@ from http.client import RemoteDisconnected
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import requests
 from requests.adapters import BaseAdapter, HTTPAdapter
 from urllib3 import HTTPResponse
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
 from ..simulator.magic import Fault
-from ..simulator.platform import Message, Platform
+from ..simulator.platform import Answer, Message, Platform
 from .http import HTTPBackend
 
 #: Every message accepted since the last :func:`reset`, oldest first.
@@ -68,6 +71,7 @@ class LocmemBackend(HTTPBackend):
     def __init__(self, dev_key: str, dev_secret: str, **options: Any) -> None:
         # Retries of 1000/5016 must not make a test suite wait.
         options.setdefault("sleep", _no_sleep)
+        options.setdefault("asleep", _no_asleep)
         super().__init__(dev_key, dev_secret, **options)
         self._adapter = LocmemAdapter(urlsplit(self.api_url).path)
 
@@ -78,6 +82,9 @@ class LocmemBackend(HTTPBackend):
             session.mount("http://", self._adapter)
             session.mount("https://", self._adapter)
         return session
+
+    def _async_transport(self, limits: httpx.Limits) -> httpx.AsyncBaseTransport:
+        return LocmemTransport(urlsplit(self.api_url).path)
 
     @property
     def platform(self) -> Platform:
@@ -93,17 +100,12 @@ class LocmemAdapter(BaseAdapter):
 
     def __init__(self, root: str) -> None:
         super().__init__()
-        self._root = root if root.endswith("/") else root + "/"
+        self._root = root
         self._builder = HTTPAdapter()
 
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
-        path = urlsplit(request.url or "").path
-        if path.startswith(self._root):
-            path = _API_ROOT + path[len(self._root) :]
         body = request.body.encode() if isinstance(request.body, str) else request.body
-        outcome = platform.dispatch(request.method or "GET", path, request.headers.get("Authorization"), body)
-        if outcome.message is not None:
-            outbox.append(outcome.message)
+        outcome = _dispatch(self._root, request.method or "GET", request.url or "", request.headers, body)
         broken = _CONNECTION_FAULTS.get(outcome.fault) if outcome.fault else None
         if broken is not None:
             raise broken(request)
@@ -119,6 +121,34 @@ class LocmemAdapter(BaseAdapter):
 
     def close(self) -> None:
         """Nothing to close."""
+
+
+class LocmemTransport(httpx.AsyncBaseTransport):
+    """An httpx transport answering from the in-memory platform (the async calls')."""
+
+    def __init__(self, root: str) -> None:
+        self._root = root
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        body = await request.aread()
+        outcome = _dispatch(self._root, request.method, str(request.url), request.headers, body)
+        broken = _ASYNC_CONNECTION_FAULTS.get(outcome.fault) if outcome.fault else None
+        if broken is not None:
+            raise broken(request)
+        headers = _headers(outcome.content_type, len(outcome.body), outcome.headers)
+        return httpx.Response(outcome.status, headers=headers, content=outcome.body, request=request)
+
+
+def _dispatch(root: str, method: str, url: str, headers: Mapping[str, str], body: bytes | None) -> Answer:
+    """The platform's answer to a request, its message in the outbox (sent whatever the connection does next)."""
+    root = root if root.endswith("/") else root + "/"
+    path = urlsplit(url).path
+    if path.startswith(root):
+        path = _API_ROOT + path[len(root) :]
+    outcome = platform.dispatch(method, path, headers.get("Authorization"), body)
+    if outcome.message is not None:
+        outbox.append(outcome.message)
+    return outcome
 
 
 def _headers(content_type: str | None, length: int, extra: Mapping[str, str]) -> dict[str, str]:
@@ -154,5 +184,20 @@ _CONNECTION_FAULTS: dict[Fault, Callable[[requests.PreparedRequest], requests.Re
 }
 
 
+# What httpx raises for each connection fault over a real socket (a stalled answer is a read timeout there).
+_ASYNC_CONNECTION_FAULTS: dict[Fault, Callable[[httpx.Request], httpx.TransportError]] = {
+    Fault.DROP: lambda request: httpx.RemoteProtocolError(
+        "Server disconnected without sending a response.", request=request
+    ),
+    Fault.RESET: lambda request: httpx.ReadError("[Errno 104] Connection reset by peer", request=request),
+    Fault.HANG: lambda request: httpx.ReadTimeout("timed out", request=request),
+    Fault.STALL: lambda request: httpx.ReadTimeout("timed out", request=request),
+}
+
+
 def _no_sleep(seconds: float) -> None:
+    return None
+
+
+async def _no_asleep(seconds: float) -> None:
     return None

@@ -49,6 +49,8 @@ class SimulatorServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
     allow_reuse_address = True
+    # socketserver's default backlog (5) resets connections that a pool of async clients opens at once.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], platform: Platform) -> None:
         self.platform = platform

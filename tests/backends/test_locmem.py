@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
+from typing import Any
 
 import pytest
 
@@ -151,3 +153,56 @@ def test_each_magic_recipient_behaves_as_over_http(simulator, fresh, magic):
         backend.close()
     assert outcomes[0] == outcomes[1]
     assert len(simulator.platform.messages) == len(locmem.outbox)
+
+
+# ---------------------------------------------------------------- the async calls
+
+
+def _outcome(call) -> Any:
+    try:
+        return call().send_channel
+    except EngageLabError as error:
+        return describe(error)
+
+
+@pytest.mark.parametrize("magic", MISBEHAVING, ids=lambda m: m.name)
+def test_each_magic_recipient_behaves_the_same_awaited(simulator, fresh, magic):
+    """In memory, awaited: what the sync call gets, and what the async call gets over HTTP from the simulator."""
+    simulator.platform.reset()
+    over_http = HTTPBackend(
+        "demo-key", "demo-secret", api_url=simulator.url, timeout=1.0, retry_backoff=0, retry_jitter=0
+    )
+    in_memory = client(retry_backoff=0, retry_jitter=0)
+    outcomes = [_outcome(lambda: asyncio.run(over_http.asend_message(magic.phone, "demo-otp")))]
+    for call in (in_memory.send_message, lambda *args: asyncio.run(in_memory.asend_message(*args))):
+        locmem.reset()
+        outcomes.append(_outcome(lambda call=call: call(magic.phone, "demo-otp")))
+    assert outcomes[0] == outcomes[1] == outcomes[2]
+    assert len(locmem.outbox) == len(simulator.platform.messages)
+
+
+def test_async_calls_fill_the_outbox_and_verify(fresh):
+    backend = client()
+
+    async def flow() -> tuple[SendResult, VerifyResult, SendResult]:
+        sent = await backend.asend_message(PHONE, "demo-otp", language="en")
+        check = await backend.averify(sent.message_id, locmem.outbox[-1].code)
+        own = await backend.asend_code("bob@example.com", "482910", "my-code")
+        custom = await backend.asend_custom_message([PHONE, "bob@example.com"], "order-shipped", params={"n": "1"})
+        assert custom.message_id == locmem.outbox[-1].message_id
+        await backend.aclose()
+        return sent, check, own
+
+    sent, check, own = asyncio.run(flow())
+    assert check == VerifyResult(sent.message_id, True)
+    assert [m.code for m in locmem.outbox][1:] == ["482910", None]
+    assert locmem.outbox[-1].recipients == [PHONE, "bob@example.com"]
+    with pytest.raises(RequestError):  # a code is verified once, awaited or not
+        backend.verify(sent.message_id, locmem.outbox[0].code)
+
+
+def test_async_retries_do_not_wait(fresh):
+    backend = client(max_retries=2)
+    with pytest.raises(EngageLabError):
+        asyncio.run(backend.asend_message(by_name("error-1000").phone, "demo-otp"))
+    assert fresh.path_counts["/v1/messages"] == 3

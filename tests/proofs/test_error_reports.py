@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import django
+import httpcore._backends.anyio
 import pytest
 import urllib3.connection
 from django.core import mail
@@ -39,13 +40,25 @@ from django.test import Client, RequestFactory
 from django.utils.log import AdminEmailHandler
 from django.views.debug import ExceptionReporter
 
-from django_engagelab_otp import check_otp, send_code, send_custom_message, send_otp, verify_otp
+from django_engagelab_otp import (
+    acheck_otp,
+    asend_code,
+    asend_custom_message,
+    asend_otp,
+    averify_otp,
+    check_otp,
+    send_code,
+    send_custom_message,
+    send_otp,
+    verify_otp,
+)
 from django_engagelab_otp.backends import get_backend
 from django_engagelab_otp.forms import SendOTPForm, VerifyOTPForm
 from django_engagelab_otp.history import callbacks
 from django_engagelab_otp.models import MessageLog
 from django_engagelab_otp.signing import callback_id
 from example_project import settings as example_settings
+from tests.support.aio import run
 from tests.support.proof import figure
 from tests.support.settings import configure
 from tests.support.webhooks import body as callback_body
@@ -96,6 +109,25 @@ def deep(monkeypatch) -> Deep:
         return real(self, method, url, body=body, headers=headers, **options)
 
     monkeypatch.setattr(urllib3.connection.HTTPConnection, "request", request)
+    return switch
+
+
+@pytest.fixture
+def adeep(monkeypatch) -> Deep:
+    """The async stack's twin of ``deep``: a failure inside httpcore, while the encoded headers go out.
+
+    Raised from ``anyio.fail_after`` within httpcore's ``write``: the frames
+    above hold the bytes being written (the Basic header, then the body).
+    """
+    switch = Deep()
+    real = httpcore._backends.anyio.anyio.fail_after
+
+    def fail_after(*args: Any, **kwargs: Any) -> Any:
+        if switch.armed and sys._getframe(1).f_code.co_name == "write":  # not while connecting
+            raise RuntimeError(DEEP)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(httpcore._backends.anyio.anyio, "fail_after", fail_after)
     return switch
 
 
@@ -168,6 +200,17 @@ def reported(request: Any = None, error: BaseException | None = None) -> dict[st
     return {"html": reporter.get_traceback_html(), "text": reporter.get_traceback_text()}
 
 
+def report_of(call: Callable[[], Any]) -> dict[str, str]:
+    """The report of the deep failure ``call`` meets (it must meet it)."""
+    with pytest.raises(RuntimeError, match=DEEP):
+        try:
+            call()
+        except RuntimeError:
+            texts = reported()
+            raise
+    return texts
+
+
 def mailed(outbox: list[Any]) -> dict[str, str]:
     texts = {}
     for number, message in enumerate(outbox):
@@ -208,16 +251,47 @@ CALLS: dict[str, Callable[[], Any]] = {
 def test_a_failure_deep_in_a_call_is_reported_without_secrets(call, debug, sim, deep, settings, record_property):
     settings.DEBUG = debug
     deep.armed = True
-    with pytest.raises(RuntimeError, match=DEEP):
-        try:
-            CALLS[call]()
-        except RuntimeError:
-            texts = reported()
-            raise
+    texts = report_of(CALLS[call])
     # The report went as deep as the failure: urllib3's frame is listed (its variables are not).
     assert "urllib3" in texts["text"] and "_request" in texts["text"]
     # DEBUG shows every variable (Django's choice): the arguments, not the credentials.
     check(record_property, f"{call} ({'DEBUG' if debug else 'report'})", texts, secrets(sim, personal=not debug))
+
+
+def awaited(factory: Callable[[], Any]) -> Callable[[], Any]:
+    """Await ``factory()`` from sync code, with no argument in the frames of the harness (asgiref's)."""
+
+    async def call() -> Any:
+        return await factory()
+
+    return lambda: run(call)
+
+
+ASYNC_CALLS: dict[str, Callable[[], Any]] = {
+    "client.asend_message": awaited(lambda: get_backend().asend_message(PHONE, TEMPLATE)),
+    "client.asend_code": awaited(lambda: get_backend().asend_code(PHONE, CODE, TEMPLATE)),
+    "client.asend_custom_message": awaited(
+        lambda: get_backend().asend_custom_message(PHONE, TEMPLATE, params={"code": CODE})
+    ),
+    "client.averify": awaited(lambda: get_backend().averify("1700000000000000001", CODE)),
+    "asend_otp": awaited(lambda: asend_otp(PHONE)),
+    "asend_code": awaited(lambda: asend_code(PHONE, CODE)),
+    "asend_custom_message": awaited(lambda: asend_custom_message([PHONE], TEMPLATE, params={"code": CODE})),
+    "averify_otp": awaited(lambda: averify_otp("1700000000000000001", CODE)),
+    "acheck_otp": awaited(lambda: acheck_otp("1700000000000000001", CODE)),
+    "SendOTPForm.ais_valid": awaited(lambda: SendOTPForm({"to": PHONE}).ais_valid()),
+    "VerifyOTPForm.ais_valid": awaited(lambda: VerifyOTPForm("1700000000000000001", {"code": CODE}).ais_valid()),
+}
+
+
+@pytest.mark.parametrize("call", sorted(ASYNC_CALLS))
+def test_a_failure_deep_in_an_async_call_is_reported_without_secrets(call, sim, adeep, settings, record_property):
+    """Django hides a coroutine's variables only when it is marked itself: ours are, and httpx's and httpcore's."""
+    settings.DEBUG = False
+    adeep.armed = True
+    texts = report_of(ASYNC_CALLS[call])
+    assert "httpcore" in texts["text"] and "_arequest" in texts["text"] and "bytes_to_send" in texts["text"]
+    check(record_property, f"{call} (report)", texts, secrets(sim))
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ import json
 import socket
 import struct
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -33,6 +34,8 @@ class LocalServer:
 
     behaviour: Callable[[int, Seen], Any] = field(default=lambda n, seen: (200, {"message_id": f"m{n}"}))
     connections: int = 0
+    #: Connections ended (by either side).
+    closed: int = 0
     requests: list[Seen] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -62,6 +65,19 @@ class LocalServer:
         with self._lock:
             self.connections += 1
 
+    def disconnected(self) -> None:
+        with self._lock:
+            self.closed += 1
+
+    def wait_closed(self, count: int, timeout: float = 5.0) -> bool:
+        """Whether ``count`` connections have ended within ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.closed >= count:
+                return True
+            time.sleep(0.01)
+        return False
+
     def seen(self, request: Seen) -> int:
         with self._lock:
             self.requests.append(request)
@@ -76,6 +92,12 @@ class _Handler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         super().setup()
         self.server.owner.connected()  # type: ignore[attr-defined]
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server.owner.disconnected()  # type: ignore[attr-defined]
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
