@@ -135,7 +135,7 @@ class MessageLogAdmin(HistoryAdmin):
         hidden = set()
         if obj is None or len(obj.recipients or []) <= 1:
             hidden.add("all_recipients")  # one recipient: it would only repeat it
-        if obj is not None and obj.events.exists():
+        if obj is not None and _has_events(obj):
             hidden.add("timeline_note")  # the timeline itself is below
         return [
             (name, {**options, "fields": [f for f in options["fields"] if f not in hidden]})
@@ -144,7 +144,7 @@ class MessageLogAdmin(HistoryAdmin):
 
     def get_inline_instances(self, request: HttpRequest, obj: Any = None) -> list[Any]:
         # No callback yet: a note says so (timeline_note) instead of an empty table.
-        if obj is None or not obj.events.exists():
+        if obj is None or not _has_events(obj):
             return []
         return super().get_inline_instances(request, obj)
 
@@ -207,3 +207,10 @@ class MessageLogAdmin(HistoryAdmin):
     def parameters(self, log: MessageLog) -> str:
         # Stored redacted already; json_block redacts again in case a row predates that rule.
         return display.json_block(log.params)
+
+
+def _has_events(log: MessageLog) -> bool:
+    """Whether callbacks came for ``log``: asked once per page (the fieldsets and the inlines both need it)."""
+    if not hasattr(log, "_has_events"):
+        log._has_events = log.events.exists()
+    return log._has_events

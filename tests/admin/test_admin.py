@@ -707,3 +707,12 @@ def test_the_events_list_names_channels_as_people_do(viewer):
     MessageEvent.objects.create(message_id="m", event="sent", channel="email", occurred_at=timezone.now())
     page = viewer.get(EVENTS).content.decode()
     assert "E-mail" in page and ">email<" not in page
+
+
+def test_the_detail_page_asks_once_whether_callbacks_came(viewer, django_assert_max_num_queries):
+    log = make_log(message_id="m-once")
+    viewer.get(detail(log))  # warm: sessions, permissions
+    with CaptureQueriesContext(connection) as queries:
+        assert viewer.get(detail(log)).status_code == 200
+    asked = [query["sql"] for query in queries.captured_queries if "engagelab_otp_messageevent" in query["sql"]]
+    assert len([sql for sql in asked if "LIMIT 1" in sql or "EXISTS" in sql.upper()]) == 1, asked
