@@ -106,6 +106,7 @@ class MessageLogAdmin(HistoryAdmin):
                     "all_recipients",
                     "created_at",
                     "updated_at",
+                    "idempotency_key",
                 )
             },
         ),
