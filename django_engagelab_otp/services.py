@@ -10,8 +10,8 @@ the request; a refusal writes no row.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -22,7 +22,7 @@ from . import limits, validation
 from .backends import Backend, SendResult, get_backend
 from .conf import otp_settings
 from .errors import failure
-from .exceptions import EngageLabError
+from .exceptions import EngageLabError, InvalidInputError
 from .history import callbacks, sends, verifications
 from .models import MessageLog
 from .privacy import Masked
@@ -44,8 +44,7 @@ def send_otp(
     ``send_channel``); raises ``EngageLabError`` (with ``.log``) otherwise, or
     ``ThrottledError`` (without a row) when an abuse limit refuses first.
     """
-    send = _personal(MessageLog.Kind.OTP, to, template_id, language, params)
-    return _send(send, lambda backend: backend.send_message(send.to, send.template_id, **send.options))
+    return _send(_personal(MessageLog.Kind.OTP, to, template_id, language, params))
 
 
 def send_custom_message(
@@ -55,17 +54,7 @@ def send_custom_message(
     params: Mapping[str, Any] | None = None,
 ) -> MessageLog:
     """Send a custom template's content to one or several recipients (``POST /v1/custom-messages``)."""
-    send = _Send(
-        MessageLog.Kind.CUSTOM,
-        validation.recipients(to, region=otp_settings.DEFAULT_REGION),
-        validation.template_id(template_id),
-        "",
-        validation.params(params),
-        # Notifications the site decides to send (an order shipped) are not a
-        # button anyone can press: no cooldown, no daily cap.
-        throttle=False,
-    )
-    return _send(send, lambda backend: backend.send_custom_message(send.to, send.template_id, params=send.params))
+    return _send(_custom(to, template_id, params))
 
 
 def send_code(
@@ -77,9 +66,7 @@ def send_code(
     params: Mapping[str, Any] | None = None,
 ) -> MessageLog:
     """Deliver a code the caller generated (``POST /v1/codes``); the platform will not verify it."""
-    send = _personal(MessageLog.Kind.CODE, to, template_id, language, params)
-    secret = validation.code(code)
-    return _send(send, lambda backend: backend.send_code(send.to, secret, send.template_id, **send.options))
+    return _send(_personal(MessageLog.Kind.CODE, to, template_id, language, params, code))
 
 
 def verify_otp(message_id: str, code: str) -> bool:
@@ -146,14 +133,34 @@ class _Send:
     params: dict[str, str]
     #: Whether the resend cooldown and the daily cap apply.
     throttle: bool = True
+    #: ``send_code``'s code: sent, never stored or shown.
+    code: str = field(default="", repr=False)
 
     @property
     def options(self) -> dict[str, Any]:
         return {"language": self.language, "params": self.params}
 
+    @property
+    def personal(self) -> bool:
+        """Whether the abuse limits of one recipient apply (OTPs and own codes)."""
+        return self.throttle and isinstance(self.to, str)
+
+    def call(self, backend: Backend) -> SendResult:
+        """The request this send makes."""
+        if self.kind == MessageLog.Kind.CUSTOM:
+            return backend.send_custom_message(self.to, self.template_id, params=self.params)
+        if self.kind == MessageLog.Kind.CODE:
+            return backend.send_code(self.to, self.code, self.template_id, **self.options)
+        return backend.send_message(self.to, self.template_id, **self.options)
+
 
 def _personal(
-    kind: str, to: Any, template_id: str | None, language: str | None, params: Mapping[str, Any] | None
+    kind: str,
+    to: Any,
+    template_id: str | None,
+    language: str | None,
+    params: Mapping[str, Any] | None,
+    code: Any = None,
 ) -> _Send:
     """An OTP or an own code to one recipient: the default template and language apply."""
     return _Send(
@@ -162,6 +169,20 @@ def _personal(
         _template_id(template_id),
         validation.language(language or otp_settings.LANGUAGE),
         validation.params(params),
+        code=validation.code(code) if kind == MessageLog.Kind.CODE else "",
+    )
+
+
+def _custom(to: Any, template_id: Any, params: Mapping[str, Any] | None) -> _Send:
+    return _Send(
+        MessageLog.Kind.CUSTOM,
+        validation.recipients(to, region=otp_settings.DEFAULT_REGION),
+        validation.template_id(template_id),
+        "",
+        validation.params(params),
+        # Notifications the site decides to send (an order shipped) are not a
+        # button anyone can press: no cooldown, no daily cap.
+        throttle=False,
     )
 
 
@@ -181,22 +202,71 @@ def _notify(signal: Signal, **kwargs: Any) -> None:
     signal.send_robust(sender=MessageLog, **kwargs)
 
 
-def _send(send: _Send, call: Callable[[Backend], SendResult]) -> MessageLog:
+def _send(send: _Send) -> MessageLog:
     backend = get_backend()  # a configuration error is raised here, before any row
-    personal = send.throttle and isinstance(send.to, str)
     # A refusal is raised here, before any row: no message was sent.
-    claim = limits.claim_send(send.to, send.template_id) if personal else limits.NO_CLAIM
+    claim = claim_limits(send)
     try:
         log = sends.record(send.kind, send.to, send.template_id, send.language, send.params)
     except BaseException:
         claim.release()
         raise
+    return _deliver(backend, send, log, claim)
+
+
+# ------------------------------------------------------------------ for workers and bulk runs
+
+#: A checked send, as :func:`prepare` returns it.
+Send = _Send
+
+
+def prepare(
+    kind: str,
+    to: Any,
+    template_id: str | None = None,
+    *,
+    language: str | None = None,
+    params: Mapping[str, Any] | None = None,
+    code: Any = None,
+) -> _Send:
+    """A send of ``kind`` checked as the public functions check it, not made yet: ``InvalidInputError`` otherwise.
+
+    For sends made later or elsewhere (a worker, a bulk run): nothing is
+    claimed, written or requested here.
+    """
+    if kind == MessageLog.Kind.CUSTOM:
+        return _custom(to, template_id, params)
+    if kind not in (MessageLog.Kind.OTP, MessageLog.Kind.CODE):
+        raise InvalidInputError(f"Unknown kind of send {kind!r}.", field="kind")
+    return _personal(kind, to, template_id, language, params, code)
+
+
+def claim_limits(send: _Send) -> limits.SendClaim:
+    """The resend cooldown and the day's count for a personal send (``ThrottledError`` when refused)."""
+    return limits.claim_send(send.to, send.template_id) if send.personal else limits.NO_CLAIM
+
+
+def deliver(
+    send: _Send, log: MessageLog, claim: limits.SendClaim = limits.NO_CLAIM, *, hand_back_retryable: bool = False
+) -> MessageLog:
+    """Make the request of ``send`` for its row ``log`` (written already) and settle the row, as a send does.
+
+    ``hand_back_retryable``: a failure the error table marks safe to repeat is
+    raised without settling the row or giving the limits back, for a worker
+    that will try again (the row stays ``pending`` until it does).
+    """
+    return _deliver(get_backend(), send, log, claim, hand_back_retryable=hand_back_retryable)
+
+
+def _deliver(
+    backend: Backend, send: _Send, log: MessageLog, claim: limits.SendClaim, *, hand_back_retryable: bool = False
+) -> MessageLog:
     try:
-        result = call(backend)
+        result = send.call(backend)
     except EngageLabError as error:
-        if not error.outcome_unknown:  # refused or never sent: no one is kept waiting for it
-            claim.release()
-        _failed(log, error)
+        if hand_back_retryable and error.retryable and not error.outcome_unknown:
+            raise
+        settle_failed(log, error, claim)
         raise
     except BaseException as error:
         sends.interrupted(log, error)
@@ -212,6 +282,13 @@ def _send(send: _Send, call: Callable[[Backend], SendResult]) -> MessageLog:
     # the history's own connection), else when the caller's transaction commits.
     transaction.on_commit(partial(_catch_up, log, database), using=database)
     return log
+
+
+def settle_failed(log: MessageLog, error: EngageLabError, claim: limits.SendClaim = limits.NO_CLAIM) -> None:
+    """Settle ``log`` after ``error``: ``failed`` (its limits given back) or ``unknown`` (kept); logged and told."""
+    if not error.outcome_unknown:  # refused or never sent: no one is kept waiting for it
+        claim.release()
+    _failed(log, error)
 
 
 def _catch_up(log: MessageLog, database: str) -> None:

@@ -26,20 +26,51 @@ _CHANNEL_LENGTH = MessageLog._meta.get_field("send_channel").max_length
 _ERROR_LENGTH = 2000
 
 
-def record(kind: str, to: str | list[str], template_id: str, language: str, params: dict[str, str]) -> MessageLog:
-    """The ``pending`` row of a send about to be made (``to``: one recipient or several, normalized)."""
+def record(
+    kind: str,
+    to: str | list[str],
+    template_id: str,
+    language: str,
+    params: dict[str, str],
+    *,
+    status: str = Status.PENDING,
+    idempotency_key: str | None = None,
+) -> MessageLog:
+    """The ``pending`` row of a send about to be made (``to``: one recipient or several, normalized).
+
+    ``queued`` for a send a worker will make; ``idempotency_key`` makes a second
+    enqueue of the same send find this row (``IntegrityError``) instead of writing another.
+    """
+    log = build(kind, to, template_id, language, params, status=status, idempotency_key=idempotency_key)
+    log.save(using=history_db(), force_insert=True)
+    return reset_state(log)
+
+
+def build(
+    kind: str,
+    to: str | list[str],
+    template_id: str,
+    language: str,
+    params: dict[str, str],
+    *,
+    status: str = Status.PENDING,
+    idempotency_key: str | None = None,
+) -> MessageLog:
+    """The row of a send, not saved: what it stores of the recipients (perhaps hashed) and parameters (redacted)."""
     many = isinstance(to, list)
-    log = MessageLog.objects.using(history_db()).create(
+    log = MessageLog(
         kind=kind,
         to=stored_recipient(to[0] if many else to),
         recipients=[stored_recipient(value) for value in to] if many and len(to) > 1 else [],
         template_id=template_id,
         language=language,
         params=redact_params(params),
+        status=status,
+        idempotency_key=idempotency_key,
     )
     # Whom it went to, in clear, for the caller (the row may keep only a hash).
     log.recipient = to[0] if many else to
-    return reset_state(log)
+    return log
 
 
 def accepted(log: MessageLog, message_id: str, send_channel: str) -> str:
@@ -85,6 +116,11 @@ def failed(log: MessageLog, error: EngageLabError) -> str:
 def interrupted(log: MessageLog, error: BaseException) -> None:
     """A bug or an interrupt after the row was written: the outcome is unknown."""
     _save(log, Status.UNKNOWN, error_message=f"{type(error).__name__} during the request")
+
+
+def save_status(log: MessageLog, status: str, *, error_message: str | None = None) -> None:
+    """Set the row's status (and error text) alone, as the send's other steps do."""
+    _save(log, status, error_message=error_message)
 
 
 def _save(

@@ -1,0 +1,67 @@
+"""The platform's rate (``SEND_RATE``), shared by every process that sends through ``LIMITS_CACHE``.
+
+A rate of N requests per period is cut into slots of ``period / N`` seconds,
+numbered from the epoch. A sender claims the next free slot with one atomic
+``cache.add`` of that slot's key, then waits for the slot's time to come:
+each slot is held by one sender in the whole cluster, so the requests start
+at least ``period / N`` apart and no period ever holds more than N of them.
+With enough senders waiting, every slot is used: the rate is reached, not
+only approached.
+
+Threads of one process remember the last slot they claimed, so that they do
+not compete for the same keys; processes and machines meet in the cache and
+step past each other's slots. A slot's key expires soon after its time, and
+only slots from now on are ever claimed. The cache is the one the abuse
+limits use: with a per-process cache (``LocMemCache``) the rate holds only
+within each process.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+
+from .conf import otp_settings
+from .limits_cache import PREFIX, cache_errors, limits_cache
+
+#: Seconds a slot's key outlives the slot's time.
+_MARGIN = 2
+
+_lock = threading.Lock()
+#: The next slot this process would claim, per slot length (the rate may change).
+_next: dict[float, int] = {}
+
+
+def take(*, clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep) -> float:
+    """Wait for a slot of ``SEND_RATE``; the seconds waited (0 at once without a rate).
+
+    Raises ``ConfigurationError`` (the ``limits_cache`` row) when the cache fails.
+    """
+    rate = otp_settings.SEND_RATE
+    if rate is None:
+        return 0.0
+    count, period = rate
+    interval = period / count
+    with cache_errors():
+        cache = limits_cache()
+        slot = _first(interval, clock())
+        while True:
+            start = slot * interval
+            timeout = max(1, math.ceil(start - clock()) + _MARGIN)
+            if cache.add(f"{PREFIX}rate:{interval!r}:{slot}", 1, timeout=timeout):
+                break
+            slot = _first(interval, clock(), after=slot)
+    wait = start - clock()
+    if wait > 0:
+        sleep(wait)
+    return max(0.0, wait)
+
+
+def _first(interval: float, now: float, after: int = -1) -> int:
+    """The slot to try: not in the past, not one this process claimed or saw taken; remembered as taken."""
+    with _lock:
+        slot = max(_next.get(interval, 0), math.floor(now / interval), after + 1)
+        _next[interval] = slot + 1
+    return slot
