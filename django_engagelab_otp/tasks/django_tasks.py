@@ -28,7 +28,12 @@ else:  # Django 5.2 and the backport
     from django_tasks import DEFAULT_TASK_QUEUE_NAME, task
 
 
-@task()
+def _queue() -> str:
+    return otp_settings.TASK_QUEUE or DEFAULT_TASK_QUEUE_NAME
+
+
+# The backend checks a task's queue when it is defined: the site's own, not the default one.
+@task(backend=otp_settings.TASK_BACKEND, queue_name=_queue())
 def send_message(log_id: int, sealed: str = "", attempt: int = 0) -> str:
     """One attempt at a queued send (the worker's side); returns the row's status."""
     job = runner.Job(log_id, sealed)
@@ -40,9 +45,7 @@ def send_message(log_id: int, sealed: str = "", attempt: int = 0) -> str:
 
 
 def _enqueue(job: runner.Job, attempt: int = 0, *, delay: float = 0) -> None:
-    chosen = send_message.using(
-        backend=otp_settings.TASK_BACKEND, queue_name=otp_settings.TASK_QUEUE or DEFAULT_TASK_QUEUE_NAME
-    )
+    chosen = send_message.using(backend=otp_settings.TASK_BACKEND, queue_name=_queue())
     if delay and chosen.get_backend().supports_defer:
         chosen = chosen.using(run_after=timezone.now() + timedelta(seconds=delay))
     chosen.enqueue(job.log_id, job.sealed, attempt)

@@ -10,7 +10,7 @@ django.setup()
 from celery import Celery  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-app = Celery("engagelab_tests", broker=settings.CELERY_BROKER_URL)
+app = Celery("engagelab_tests", broker=getattr(settings, "CELERY_BROKER_URL", ""))
 app.conf.update(
     imports=["django_engagelab_otp.tasks.celery"],
     task_ignore_result=True,
