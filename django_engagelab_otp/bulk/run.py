@@ -36,10 +36,13 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import IntegrityError
+
 from .. import send_rate, services
 from ..backends import Backend, SendResult, get_backend
 from ..exceptions import EngageLabError
 from ..history import batches, callbacks, sends
+from ..history.database import history_db
 from ..models import MessageLog, Status
 from ..signals import message_failed, message_sent
 from .plan import Defaults, Refused, Unit, plan
@@ -90,6 +93,7 @@ class Run:
         self.stop = stop or threading.Event()
         self.summary = Summary(batch=batch, dry_run=dry_run)
         self._backend: Backend | None = None
+        self.database = ""
 
     # ------------------------------------------------------------------ the main thread
 
@@ -102,6 +106,7 @@ class Run:
                         self._refused(item) if isinstance(item, Refused) else self._count(len(item.lines))
                 else:
                     self._backend = get_backend()  # a configuration error before any row
+                    self.database = history_db()
                     self._send(self._prepared(plan(lines, self.defaults)))
             finally:
                 self.failures.close()
@@ -160,7 +165,7 @@ class Run:
 
     def _write(self, chunk: list[Unit]) -> list[Unit]:
         keys = {batches.key(self.batch, unit.key): unit for unit in chunk}
-        found = batches.known(list(keys))
+        found = batches.known(list(keys), using=self.database)
         for key, unit in keys.items():
             send = unit.send
             unit.log = sends.build(
@@ -172,8 +177,10 @@ class Run:
                 status=Status.QUEUED,
                 idempotency_key=key,
             )
-        batches.write([unit.log for key, unit in keys.items() if key not in found and unit.log is not None])
-        found = batches.known(list(keys))
+        batches.write(
+            [unit.log for key, unit in keys.items() if key not in found and unit.log is not None], using=self.database
+        )
+        found = batches.known(list(keys), using=self.database)
         sendable, abandoned = [], []
         for key, unit in keys.items():
             pk, status = found[key]
@@ -188,7 +195,7 @@ class Run:
                 self.summary.skipped += len(unit.lines)
                 self._count(len(unit.lines))
         if abandoned:
-            batches.abandon([unit.log.pk for unit in abandoned if unit.log is not None])
+            batches.abandon([unit.log.pk for unit in abandoned if unit.log is not None], using=self.database)
             note = EngageLabError("left pending by an earlier run of its batch, which may have sent it")
             for unit in abandoned:
                 self._settled(unit, Status.UNKNOWN, note)
@@ -197,10 +204,15 @@ class Run:
     def _step(self, answered: list[tuple[Unit, Outcome]], wanted: list[Unit]) -> list[Unit]:
         """One transaction: the answers settled, the next rows taken. The units to send now."""
         logs = [self._outcome(unit, outcome) for unit, outcome in answered]
-        with batches.tick():
-            if logs:
-                batches.settle(logs)
-            taken = batches.take([unit.log.pk for unit in wanted if unit.log is not None]) if wanted else set()
+        ids = [unit.log.pk for unit in wanted if unit.log is not None]
+        try:
+            with batches.tick(self.database):
+                batches.settle(logs, using=self.database)
+                taken = batches.take(ids, using=self.database) if ids else set()
+        except IntegrityError:  # the platform repeated a message id: the same step, row by row
+            with batches.tick(self.database):
+                batches.settle(logs, using=self.database, one_by_one=True)
+                taken = batches.take(ids, using=self.database) if ids else set()
         self._told(answered)
         for unit in wanted:
             if unit.log is None or unit.log.pk not in taken:  # another run of the batch has it
@@ -214,7 +226,7 @@ class Run:
         if not cancelled:
             return
         units = [running.pop(future) for future in cancelled]
-        batches.give_back([unit.log.pk for unit in units if unit.log is not None])
+        batches.give_back([unit.log.pk for unit in units if unit.log is not None], using=self.database)
         self.summary.not_sent += sum(len(unit.lines) for unit in units)
 
     # ------------------------------------------------------------------ outcomes
@@ -258,7 +270,7 @@ class Run:
                 message_failed.send_robust(sender=MessageLog, log=unit.log, error=error)
         if accepted:
             try:
-                callbacks.catch_up_ids(accepted)
+                callbacks.catch_up_ids(accepted, using=self.database)
             except Exception as error:  # not lost: the next callback of each message links them
                 logger.error("EngageLab bulk %s: early callbacks not replayed yet (%s)", self.batch, error)
 

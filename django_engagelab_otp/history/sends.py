@@ -90,17 +90,17 @@ def accepted(log: MessageLog, message_id: str, send_channel: str) -> str:
         with guard:
             _save(log, Status.ACCEPTED, "message_id", "send_channel", using=database)
     except IntegrityError:
-        duplicate, log.message_id = log.message_id, None
-        logger.error("EngageLab answered with message id %s, which another history row already holds", duplicate)
         _save(
-            log,
-            Status.ACCEPTED,
-            "message_id",
-            "send_channel",
-            error_message=f"accepted, but the platform's message id {duplicate} is already held by another row",
-            using=database,
+            log, Status.ACCEPTED, "message_id", "send_channel", error_message=without_duplicate_id(log), using=database
         )
     return database
+
+
+def without_duplicate_id(log: MessageLog) -> str:
+    """The platform answered with an id another row holds: the row keeps none; the text that says why."""
+    duplicate, log.message_id = log.message_id, None
+    logger.error("EngageLab answered with message id %s, which another history row already holds", duplicate)
+    return f"accepted, but the platform's message id {duplicate} is already held by another row"
 
 
 def failed(log: MessageLog, error: EngageLabError) -> str:
