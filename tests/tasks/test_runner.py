@@ -101,7 +101,7 @@ def test_no_code_or_recipient_sits_in_clear_in_the_queue(sim, dummy, settings):
 
 
 def test_sealed_secrets_open_after_a_key_rotation_and_not_on_another_row(sim, dummy, settings):
-    log = enqueue_code(PHONE, CODE, "demo-code")
+    enqueue_code(PHONE, CODE, "demo-code")
     (result,) = dummy.results
     log_id, sealed = result.args[:2]
     assert runner.run(runner.Job(log_id + 1000, sealed), may_retry=False) == ""  # no such row
