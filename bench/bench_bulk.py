@@ -29,7 +29,6 @@ import argparse
 import csv
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -40,11 +39,13 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the project root, when run as a script
 
 from bench import support
+from tests.support.rates import busiest_second
 
 HERE = Path(__file__).resolve().parent
 KEY, SECRET = "bench-key", "bench-secret"
 TEMPLATE = "demo-otp"
 LATENCY_MS = 50
+REDIS_URL = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/0")
 DATABASE = "engagelab_bench_bulk"
 
 
@@ -147,6 +148,28 @@ def child_keepalive(url: str, database: str, mode: str, calls: int, first: int) 
     return {"per_call": (time.perf_counter() - start) / calls}
 
 
+def child_threads(url: str, threads: int, calls: int, first: int) -> dict[str, float]:
+    """The HTTP backend alone, ``threads`` threads sending at once: what the bulk runs' requests cost by themselves."""
+    import threading
+
+    from django_engagelab_otp.backends.http import HTTPBackend
+
+    backend = HTTPBackend(KEY, SECRET, api_url=url, max_retries=0)
+    each = calls // threads
+
+    def work(offset: int) -> None:
+        for number in range(first + offset * each, first + (offset + 1) * each):
+            backend.send_message(phone(number), TEMPLATE)
+
+    workers = [threading.Thread(target=work, args=(offset,)) for offset in range(threads)]
+    start = time.perf_counter()
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return {"per_second": each * threads / (time.perf_counter() - start)}
+
+
 def run_child(*arguments: Any) -> dict[str, Any]:
     command = [sys.executable, __file__, "--child", *map(str, arguments)]
     result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=3600)
@@ -230,16 +253,6 @@ def measure_async_api(url: str, database: str, lines: int, first: int) -> dict[s
     return None
 
 
-def busiest_second(moments: list[float]) -> int:
-    moments = sorted(moments)
-    most, start = 0, 0
-    for end, moment in enumerate(moments):
-        while moment - moments[start] >= 1.0:
-            start += 1
-        most = max(most, end - start + 1)
-    return most
-
-
 # ------------------------------------------------------------------ the parent
 
 
@@ -257,18 +270,25 @@ def main() -> None:
         return
     if args.child:
         name, *rest = args.child
-        children = {"vendor": child_vendor, "bulk": child_bulk, "enqueue": child_enqueue, "keepalive": child_keepalive}
+        children = {
+            "vendor": child_vendor,
+            "threads": child_threads,
+            "bulk": child_bulk,
+            "enqueue": child_enqueue,
+            "keepalive": child_keepalive,
+        }
         converted = [int(value) if value.isdigit() else value for value in rest]
         print(json.dumps(children[name](*converted)))
         return
     scale = 10 if args.quick else 1
+    limits = _limits_in_redis()
     database = support.recreate_database(DATABASE) if support.postgres_reachable() else ""
     if not database:
         database = f"sqlite:///{tempfile.mkdtemp()}/bulk.sqlite3"
     load = os.getloadavg()[0]
     print(
         f"bench_bulk: the simulator answers after {LATENCY_MS} ms; history in "
-        f"{'PostgreSQL' if database.startswith('postgres') else 'SQLite'} "
+        f"{'PostgreSQL' if database.startswith('postgres') else 'SQLite'}, abuse limits in {limits} "
         f"(load average {load:.1f} on {os.cpu_count()} CPUs)\n"
     )
     try:
@@ -276,11 +296,39 @@ def main() -> None:
         print(support.table(["sender", "lines", "lines/s", "vs vendor loop", "recorded", "peak RSS"], rows))
         print(f"\nVendor loop: {vendor_per_second:.1f} sends/s, measured on {args.vendor_sample // scale} calls.")
         print("\nKeep-alive through a proxy that delays each direction by half the round trip (handshakes pay one):")
-        headers = ["round trip", "vendor SDK", "HTTPBackend", "send_otp", "saved per send"]
+        headers = ["round trip", "vendor SDK", "HTTPBackend", "send_otp", "kept alive saves (vendor - HTTPBackend)"]
         print(support.table(headers, keepalive(scale)))
     finally:
         if database.startswith("postgres"):
             support.drop_database(DATABASE)
+        _forget_redis_keys()
+
+
+def _limits_in_redis() -> str:
+    """The limits in the local Redis when it answers (as a site with several processes keeps them)."""
+    try:
+        import redis
+
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except Exception:
+        return "the process (LocMemCache: Redis does not answer)"
+    os.environ["BENCH_REDIS_URL"] = REDIS_URL
+    os.environ["BENCH_REDIS_PREFIX"] = f"engagelab-bench-{os.getpid()}"
+    return "Redis"
+
+
+def _forget_redis_keys() -> None:
+    prefix = os.environ.get("BENCH_REDIS_PREFIX")
+    if prefix:
+        import redis
+
+        server = redis.Redis.from_url(REDIS_URL)
+        for keys in _chunks(list(server.scan_iter(match=f"{prefix}:*", count=10_000)), 10_000):
+            server.delete(*keys)
+
+
+def _chunks(items: list[Any], size: int) -> list[list[Any]]:
+    return [items[start : start + size] for start in range(0, len(items), size)]
 
 
 def bulk_table(args: argparse.Namespace, scale: int, database: str) -> tuple[list[list[str]], float]:
@@ -293,6 +341,10 @@ def bulk_table(args: argparse.Namespace, scale: int, database: str) -> tuple[lis
         vendor = 1 / run_child("vendor", url, sample, first)["per_call"]
         first += sample
         rows.append(["vendor SDK, one after another (extrapolated)", "—", f"{vendor:,.1f}", "1.0x", "—", "—"])
+        bare = run_child("threads", url, 32, max(320, 6_400 // scale), first)
+        first += max(320, 6_400 // scale)
+        rows.append(["HTTPBackend alone, 32 threads (no history, no limits)", f"{max(320, 6_400 // scale):,}"])
+        rows[-1] += [f"{bare['per_second']:,.1f}", f"{bare['per_second'] / vendor:.1f}x", "—", "—"]
         sizes = {1: 200, 8: 1_600, 32: 10_000, 64: args.largest}
         for concurrency, lines in sizes.items():
             lines = max(20, lines // scale)
@@ -356,7 +408,7 @@ def keepalive(scale: int) -> list[list[str]]:
                     first += calls + 1
             finally:
                 child.stop()
-            saved = per_call["vendor"] - statistics.mean([per_call["backend"], per_call["send_otp"]])
+            saved = per_call["vendor"] - per_call["backend"]  # the same request, a connection kept or not
             rows.append(
                 [f"{rtt} ms"]
                 + [f"{per_call[mode] * 1000:.1f} ms" for mode in ("vendor", "backend", "send_otp")]

@@ -24,7 +24,7 @@ from .conf import otp_settings
 from .errors import failure
 from .exceptions import EngageLabError, InvalidInputError
 from .history import callbacks, sends, verifications
-from .models import MessageLog
+from .models import MessageLog, Status
 from .privacy import Masked
 from .signals import message_failed, message_sent, otp_verified
 
@@ -144,6 +144,18 @@ class _Send:
     def personal(self) -> bool:
         """Whether the abuse limits of one recipient apply (OTPs and own codes)."""
         return self.throttle and isinstance(self.to, str)
+
+    def row(self, *, status: str = Status.PENDING, idempotency_key: str | None = None) -> MessageLog:
+        """This send's history row, not saved yet."""
+        return sends.build(
+            self.kind,
+            self.to,
+            self.template_id,
+            self.language,
+            self.params,
+            status=status,
+            idempotency_key=idempotency_key,
+        )
 
     def call(self, backend: Backend) -> SendResult:
         """The request this send makes."""

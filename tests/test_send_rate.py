@@ -11,23 +11,13 @@ import pytest
 
 from django_engagelab_otp import send_rate
 from tests.support.constants import ROOT
+from tests.support.rates import busiest_second
 from tests.support.settings import configure
 from tests.support.webhooks import REDIS_URL, redis_cache
 
 RATE = 40
 SECONDS = 3.0
 PROCESSES = 2
-
-
-def busiest_second(moments: list[float]) -> int:
-    """The most moments in any one-second window (sliding, not only those that start on a second)."""
-    moments = sorted(moments)
-    most, first = 0, 0
-    for last, moment in enumerate(moments):
-        while moment - moments[first] >= 1.0:
-            first += 1
-        most = max(most, last - first + 1)
-    return most
 
 
 def start_taker(prefix: str) -> subprocess.Popen:

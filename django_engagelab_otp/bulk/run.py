@@ -18,8 +18,9 @@
 * **Stopping.** SIGINT or SIGTERM (once) stops taking new rows: the requests
   under way finish and are settled, the rows taken but not started go back
   to ``queued``: a rerun then sends each line exactly once. A SIGKILL leaves
-  the rows of the last steps ``pending``: at most twice ``concurrency`` rows
-  plus one step's answers, which the rerun settles ``unknown``.
+  the rows of the last steps ``pending``: at most three times ``concurrency``
+  rows handed to the threads plus one step's answers (``concurrency``), which
+  the rerun settles ``unknown``.
 * **Rate.** ``SEND_RATE`` is taken before each request (:mod:`..send_rate`).
 """
 
@@ -41,7 +42,7 @@ from django.db import IntegrityError
 from .. import send_rate, services
 from ..backends import Backend, SendResult, get_backend
 from ..exceptions import EngageLabError
-from ..history import batches, callbacks, sends
+from ..history import batches, callbacks
 from ..history.database import history_db
 from ..models import MessageLog, Status
 from ..signals import message_failed, message_sent
@@ -85,8 +86,9 @@ class Run:
         self.batch = batch
         self.defaults = defaults
         self.concurrency = max(1, concurrency)
-        #: Rows taken ahead of the threads, so that none waits for a step.
-        self.window = 2 * self.concurrency
+        #: Rows taken and handed to the threads: twice their number waits behind the requests under way,
+        #: so that no thread waits for the main thread's next step.
+        self.window = 3 * self.concurrency
         self.dry_run = dry_run
         self.failures = failures or Failures(None)
         self.progress = progress
@@ -135,7 +137,7 @@ class Run:
                 if stopping:
                     self._give_back(running, answered)
                 free = self.window - len(running)
-                wanted = [] if stopping or (running and free < self.window // 2) else _pop(ready, free)
+                wanted = [] if stopping or (running and free < self.concurrency) else _pop(ready, free)
                 late = answered and (time.monotonic() - last >= STEP_SECONDS or not running)
                 if wanted or late or len(answered) >= self.concurrency:
                     for unit in self._step(answered, wanted):
@@ -167,16 +169,7 @@ class Run:
         keys = {batches.key(self.batch, unit.key): unit for unit in chunk}
         found = batches.known(list(keys), using=self.database)
         for key, unit in keys.items():
-            send = unit.send
-            unit.log = sends.build(
-                send.kind,
-                send.to,
-                send.template_id,
-                send.language,
-                send.params,
-                status=Status.QUEUED,
-                idempotency_key=key,
-            )
+            unit.log = unit.send.row(status=Status.QUEUED, idempotency_key=key)
         batches.write(
             [unit.log for key, unit in keys.items() if key not in found and unit.log is not None], using=self.database
         )

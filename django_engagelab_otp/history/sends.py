@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import nullcontext
+from typing import Any
 
 from django.db import IntegrityError, connections, transaction
 
@@ -27,21 +28,17 @@ _ERROR_LENGTH = 2000
 
 
 def record(
-    kind: str,
-    to: str | list[str],
-    template_id: str,
-    language: str,
-    params: dict[str, str],
-    *,
-    status: str = Status.PENDING,
-    idempotency_key: str | None = None,
+    kind: str, to: str | list[str], template_id: str, language: str, params: dict[str, str], **options: Any
 ) -> MessageLog:
     """The ``pending`` row of a send about to be made (``to``: one recipient or several, normalized).
 
-    ``queued`` for a send a worker will make; ``idempotency_key`` makes a second
-    enqueue of the same send find this row (``IntegrityError``) instead of writing another.
+    ``options``: those of :func:`build`.
     """
-    log = build(kind, to, template_id, language, params, status=status, idempotency_key=idempotency_key)
+    return insert(build(kind, to, template_id, language, params, **options))
+
+
+def insert(log: MessageLog) -> MessageLog:
+    """Save a row :func:`build` made, on the history's connection (committed at once)."""
     log.save(using=history_db(), force_insert=True)
     return reset_state(log)
 
@@ -56,7 +53,11 @@ def build(
     status: str = Status.PENDING,
     idempotency_key: str | None = None,
 ) -> MessageLog:
-    """The row of a send, not saved: what it stores of the recipients (perhaps hashed) and parameters (redacted)."""
+    """The row of a send, not saved: what it stores of the recipients (perhaps hashed) and parameters (redacted).
+
+    ``queued`` for a send a worker or a bulk run will make; ``idempotency_key``
+    makes a second enqueue of the same send meet this row (``IntegrityError``).
+    """
     many = isinstance(to, list)
     log = MessageLog(
         kind=kind,

@@ -118,15 +118,7 @@ class Engine:
             return known
         claim = services.claim_limits(send)
         try:
-            log = sends.record(
-                send.kind,
-                send.to,
-                send.template_id,
-                send.language,
-                send.params,
-                status=Status.QUEUED,
-                idempotency_key=idempotency_key,
-            )
+            log = sends.insert(send.row(status=Status.QUEUED, idempotency_key=idempotency_key))
         except IntegrityError:  # the same key, enqueued at the same moment elsewhere
             claim.release()
             known = queue.find(idempotency_key or "")

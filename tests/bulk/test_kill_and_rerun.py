@@ -33,8 +33,8 @@ from tests.support.workers import World
 
 LINES = 600
 CONCURRENCY = 8
-#: The most lines a SIGKILL can leave pending: the rows taken ahead of the threads and one step's answers.
-WINDOW = 3 * CONCURRENCY
+#: The most lines a SIGKILL can leave pending: the rows handed to the threads and one step's answers.
+WINDOW = 4 * CONCURRENCY
 
 pytestmark = [
     pytest.mark.slow,
