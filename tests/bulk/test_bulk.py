@@ -157,3 +157,16 @@ def test_the_command_refuses_bad_arguments(sim, tmp_path, arguments, message):
         call_command("engagelab_send", "--csv", path, "--template", "demo-otp", *arguments)
     assert info.value.returncode == 2
     assert sim.platform.request_count == 0
+
+
+def test_a_repeated_message_id_still_settles_every_row(api, tmp_path, no_cooldown):
+    from tests.support.constants import API
+
+    api.post(API + "messages", json={"message_id": "same-id", "send_channel": "sms"})
+    path = write_csv(tmp_path / "in.csv", [(phone(n), "x") for n in range(6)])
+    summary = send_csv(path, batch="dup", concurrency=3)
+    assert summary.sent == 6
+    rows = MessageLog.objects.filter(idempotency_key__startswith="bulk:dup:")
+    assert set(rows.values_list("status", flat=True)) == {"accepted"}
+    assert rows.filter(message_id="same-id").count() == 1
+    assert rows.filter(message_id=None, error_message__contains="already held by another row").count() == 5
