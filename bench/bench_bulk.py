@@ -1,18 +1,28 @@
 """Sending to many: the vendor SDK's loop beside this app's bulk runs and queue workers, in one run.
 
-Against the project's simulator answering every request after 50 ms (a
-platform across the internet), each in its own process:
+A campaign: one personalized notification per recipient (the simulator's
+``demo-notice`` template, its ``{{order}}`` different on every line, so one
+request per line), against the project's simulator answering every request
+after 50 ms (a platform across the internet). Each sender in its own process:
 
-* the vendor SDK (``engagelab-otp``) sending one OTP after another, a new
-  connection per call: a sample of ``--vendor-sample`` calls, extrapolated;
+* the vendor SDK (``engagelab-otp``) calling ``send_custom`` one recipient
+  after another, a new connection per call: a sample of ``--vendor-sample``
+  calls, extrapolated;
+* this app's HTTP backend alone, 32 threads, no history: the ceiling of one
+  process here (the HTTP client's own CPU);
 * ``engagelab_send --csv``'s function (``bulk.send_csv``) at concurrency 1,
   8, 32 and 64, every line recorded in PostgreSQL (SQLite when no server
   answers); its peak RSS; the largest run has 100,000 lines;
-* the same at concurrency 32 with ``SEND_RATE`` set: the share of the rate
-  reached, and the busiest second as the simulator saw it;
+* the same with OTPs (``--kind otp``), which also claim the resend cooldown
+  and the daily cap of each recipient;
+* concurrency 32 with ``SEND_RATE`` set: the share of the rate reached, and
+  the busiest second as the simulator saw it;
 * background sends (``tasks.django_tasks``, the database backend) run by one
   and by two ``db_worker`` processes;
 * the async API, when it exists: :func:`measure_async_api` is its hook.
+
+The abuse limits live in the local Redis when it answers, as they must for
+a site with several processes (else in the process).
 
 Then keep-alive on a real network: a TCP proxy (``latency_proxy.py``) that
 delays each direction by half a round trip and makes each new connection
@@ -44,6 +54,8 @@ from tests.support.rates import busiest_second
 HERE = Path(__file__).resolve().parent
 KEY, SECRET = "bench-key", "bench-secret"
 TEMPLATE = "demo-otp"
+#: The campaign: a notification with an ``{{order}}`` variable, each line its own value (one request per line).
+NOTICE = "demo-notice"
 LATENCY_MS = 50
 REDIS_URL = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/0")
 DATABASE = "engagelab_bench_bulk"
@@ -72,18 +84,23 @@ def serve_simulator(latency_ms: float) -> None:
     sim.stop()
 
 
-def child_vendor(url: str, calls: int, first: int) -> dict[str, float]:
+def child_vendor(url: str, calls: int, first: int, kind: str = "custom") -> dict[str, float]:
     from engagelab_otp import OTPClient
 
     client = OTPClient(KEY, SECRET)
     client.BASE_URL = url.rstrip("/")
     start = time.perf_counter()
     for number in range(first, first + calls):
-        client.send(phone(number), TEMPLATE)
+        if kind == "custom":
+            client.send_custom(phone(number), NOTICE, {"order": str(number)})
+        else:
+            client.send(phone(number), TEMPLATE)
     return {"per_call": (time.perf_counter() - start) / calls}
 
 
-def child_bulk(url: str, database: str, lines: int, concurrency: int, first: int, rate: str) -> dict[str, Any]:
+def child_bulk(
+    url: str, database: str, lines: int, concurrency: int, first: int, rate: str, kind: str = "custom"
+) -> dict[str, Any]:
     import resource
 
     support.setup_django(database, api_url=url)
@@ -98,12 +115,15 @@ def child_bulk(url: str, database: str, lines: int, concurrency: int, first: int
         path = Path(workdir) / "lines.csv"
         with open(path, "w", newline="") as file:
             writer = csv.writer(file)
-            writer.writerow(["to", "name"])
-            writer.writerows((phone(number), f"Customer {number}") for number in range(first, first + lines))
+            writer.writerow(["to", "order"])
+            writer.writerows((phone(number), str(number)) for number in range(first, first + lines))
         engagelab = {**otp_settings.user_settings(), "SEND_RATE": rate or None}
         with override_settings(ENGAGELAB_OTP=engagelab):
             start = time.perf_counter()
-            summary = send_csv(path, batch=batch, template_id=TEMPLATE, concurrency=concurrency, progress=False)
+            template = NOTICE if kind == "custom" else TEMPLATE
+            summary = send_csv(
+                path, batch=batch, kind=kind, template_id=template, concurrency=concurrency, progress=False
+            )
             seconds = time.perf_counter() - start
     recorded = MessageLog.objects.filter(idempotency_key__startswith=f"bulk:{batch}:", status="accepted").count()
     return {
@@ -119,18 +139,18 @@ def child_enqueue(url: str, database: str, lines: int, first: int) -> dict[str, 
     os.environ["BENCH_TASKS"] = "db"  # enqueued in the database, for the workers (not run here at once)
     support.setup_django(database, api_url=url)
     from django_engagelab_otp.models import MessageLog
-    from django_engagelab_otp.tasks.django_tasks import enqueue_otp
+    from django_engagelab_otp.tasks.django_tasks import enqueue_custom_message
 
     MessageLog.objects.all().delete()
     for number in range(first, first + lines):
-        enqueue_otp(phone(number), TEMPLATE)
+        enqueue_custom_message(phone(number), NOTICE, params={"order": str(number)})
     return {"queued": MessageLog.objects.filter(status="queued").count()}
 
 
 def child_keepalive(url: str, database: str, mode: str, calls: int, first: int) -> dict[str, float]:
     """Seconds per OTP send through the proxy: ``vendor``, ``backend`` (HTTPBackend) or ``send_otp``."""
     if mode == "vendor":
-        return child_vendor(url, calls, first)
+        return child_vendor(url, calls, first, "otp")
     if mode == "backend":
         from django_engagelab_otp.backends.http import HTTPBackend
 
@@ -159,7 +179,7 @@ def child_threads(url: str, threads: int, calls: int, first: int) -> dict[str, f
 
     def work(offset: int) -> None:
         for number in range(first + offset * each, first + (offset + 1) * each):
-            backend.send_message(phone(number), TEMPLATE)
+            backend.send_custom_message(phone(number), NOTICE, params={"order": str(number)})
 
     workers = [threading.Thread(target=work, args=(offset,)) for offset in range(threads)]
     start = time.perf_counter()
@@ -343,7 +363,7 @@ def bulk_table(args: argparse.Namespace, scale: int, database: str) -> tuple[lis
         rows.append(["vendor SDK, one after another (extrapolated)", "—", f"{vendor:,.1f}", "1.0x", "—", "—"])
         bare = run_child("threads", url, 32, max(320, 6_400 // scale), first)
         first += max(320, 6_400 // scale)
-        rows.append(["HTTPBackend alone, 32 threads (no history, no limits)", f"{max(320, 6_400 // scale):,}"])
+        rows.append(["HTTPBackend alone, 32 threads (no history)", f"{max(320, 6_400 // scale):,}"])
         rows[-1] += [f"{bare['per_second']:,.1f}", f"{bare['per_second'] / vendor:.1f}x", "—", "—"]
         sizes = {1: 200, 8: 1_600, 32: 10_000, 64: args.largest}
         for concurrency, lines in sizes.items():
@@ -351,6 +371,10 @@ def bulk_table(args: argparse.Namespace, scale: int, database: str) -> tuple[lis
             result = run_child("bulk", url, database, lines, concurrency, first, "")
             first += lines
             rows.append(_bulk_row(f"bulk, concurrency {concurrency}", lines, result, vendor))
+        lines = max(100, 10_000 // scale)
+        result = run_child("bulk", url, database, lines, 32, first, "", "otp")
+        first += lines
+        rows.append(_bulk_row("bulk OTPs, concurrency 32 (cooldown, daily cap)", lines, result, vendor))
         lines = max(200, 3_000 // scale)
         sim.ask("reset")
         result = run_child("bulk", url, database, lines, 32, first, args.rate)
