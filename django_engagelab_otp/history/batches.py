@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count
 from django.utils import timezone
 
 from ..models import MessageLog, Status
@@ -110,10 +109,3 @@ def abandon(ids: Iterable[int], *, using: str) -> None:
 def tick(using: str) -> transaction.Atomic:
     """The transaction of one step of a run: outcomes settled and the next rows taken, one commit."""
     return transaction.atomic(using=using)
-
-
-def totals(batch: str, *, using: str) -> list[tuple[str, int | None, int]]:
-    """(status, error code, rows) of a whole batch, over all its runs."""
-    rows = MessageLog.objects.using(using).filter(idempotency_key__startswith=prefix(batch))
-    counted = rows.values_list("status", "error_code").annotate(rows=Count("pk")).order_by("status", "error_code")
-    return list(counted)
