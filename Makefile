@@ -30,14 +30,14 @@ help:
 $(VENV)/.installed: setup.cfg pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install -q --upgrade pip
-	$(VENV)/bin/python -m pip install -q -e '.[test,dev,example,redis,$(CONTRIB_EXTRAS)]' 'Django>=5.2,<6'
+	$(VENV)/bin/python -m pip install -q -e '.[test,dev,example,redis,$(CONTRIB_EXTRAS),tasks,celery,rq]' 'Django>=5.2,<6'
 	touch $@
 
 $(VENV_NEW)/.installed: setup.cfg pyproject.toml
 	@test -n "$(PYTHON_NEW)" || { echo "Python 3.12 is needed to test Django 6"; exit 1; }
 	test -x $(VENV_NEW)/bin/python || $(PYTHON_NEW) -m venv $(VENV_NEW)
 	$(VENV_NEW)/bin/python -m pip install -q --upgrade pip
-	$(VENV_NEW)/bin/python -m pip install -q -e '.[test,example,redis,$(CONTRIB_EXTRAS)]' 'Django>=6,<6.2'
+	$(VENV_NEW)/bin/python -m pip install -q -e '.[test,example,redis,$(CONTRIB_EXTRAS),tasks,celery,rq]' 'Django>=6,<6.2'
 	touch $@
 
 venv: $(VENV)/.installed

@@ -222,6 +222,16 @@ def parse_rate(rate: Any) -> tuple[int, int]:
     return int(match[1]), int(match[2] or 1) * _UNITS[match[3]]
 
 
+def _send_rate(value: Any) -> tuple[int, float] | None:
+    """A rate as django-ratelimit writes it (``"100/s"``, ``"5/10s"``), read as (requests, seconds); False: none."""
+    if value is False:
+        return None
+    count, seconds = parse_rate(value)
+    if count < 1:
+        raise Invalid(f"must allow at least one request, not {value!r}")
+    return count, float(seconds)
+
+
 def _callable(value: Any) -> Callable[..., Any]:
     if callable(value):
         return value
@@ -374,6 +384,25 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in [
     Setting("HASH_RECIPIENTS", False,
             "Store only a keyed hash of each recipient in the history (`MessageLog.to`, `recipients`).",
             _bool, "E016", "True or False."),
+    Setting("SEND_RATE", None,
+            "Requests per period that bulk sends and background workers make to the platform, all processes "
+            "together (counted in `LIMITS_CACHE`: use Redis when several processes or machines send), as "
+            "django-ratelimit writes rates (`'100/s'`, `'6000/m'`); `None` sends as fast as the concurrency "
+            "allows.",
+            _send_rate, "E201", "For example '100/s'; None or False: no rate."),
+    Setting("TASK_BACKEND", "default",
+            "Alias in `TASKS` of the backend that Django's Tasks API enqueues background sends on.",
+            _text, "E202", "An alias of the TASKS setting, such as 'default'."),
+    Setting("TASK_QUEUE", None,
+            "Queue the background sends are put on (Tasks API or Celery); `None`: the backend's default queue.",
+            _text, "E202", "A queue name your workers read, or None."),
+    Setting("TASK_RETRIES", 3,
+            "Times a worker tries a background send again after a failure the error table marks retryable "
+            "(after the backend's own `MAX_RETRIES`); never after one whose outcome is unknown. `0`: never.",
+            _at_least(0, _whole), "E203", "The default is 3."),
+    Setting("TASK_RETRY_DELAY", 30,
+            "Seconds before a worker's first retry of a background send; doubled on each retry (at most an hour).",
+            _at_least(0, _number), "E203", "The default is 30."),
 ]}
 # fmt: on
 
@@ -381,8 +410,9 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in [
 DEFAULTS: dict[str, Any] = {name: setting.default for name, setting in SETTINGS.items()}
 
 #: Where a wrong value leaves the default in force, a wrong ``ALLOWED_COUNTRIES``
-#: would allow every country: it allows none instead (the check says why).
-_FAIL_CLOSED: dict[str, Any] = {"ALLOWED_COUNTRIES": frozenset()}
+#: would allow every country: it allows none instead (the check says why); a
+#: wrong ``SEND_RATE`` would lift the rate: one request a second instead.
+_FAIL_CLOSED: dict[str, Any] = {"ALLOWED_COUNTRIES": frozenset(), "SEND_RATE": (1, 1.0)}
 
 _MISSING = object()
 

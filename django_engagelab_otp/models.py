@@ -12,7 +12,9 @@ from .privacy import is_hashed, mask_recipient
 class Status(models.TextChoices):
     """Where a message stands: set by the send itself, then by the platform's callbacks."""
 
-    # Set by the send itself.
+    # Set by the send itself. Queued: written when a send is enqueued for a
+    # worker or read from a bulk file; no request has been made for it yet.
+    QUEUED = "queued", _("Queued")
     PENDING = "pending", _("Pending")
     ACCEPTED = "accepted", _("Accepted")
     FAILED = "failed", _("Failed")
@@ -93,6 +95,12 @@ class MessageLog(models.Model):
     verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    #: What makes a send happen at most once when it is asked for again: a bulk
+    #: run's batch id and line (``bulk:<batch>:<line>``), or the key given to an
+    #: enqueue (``task:<key>``). Empty for ordinary sends.
+    idempotency_key = models.CharField(
+        _("idempotency key"), max_length=200, unique=True, null=True, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("message")
@@ -114,6 +122,14 @@ class MessageLog(models.Model):
             # Messages without a final status are few: "final status: no" and
             # "lost messages" read only them (admin/filters.py asks OPEN).
             models.Index(fields=["-created_at", "-id"], condition=OPEN, name="engagelab_log_open"),
+            # A bulk run's rows, by the prefix of their keys (the summary, a resumed run);
+            # only rows that have a key are indexed.
+            models.Index(
+                fields=["idempotency_key"],
+                opclasses=["varchar_pattern_ops"],
+                condition=models.Q(idempotency_key__isnull=False),
+                name="engagelab_log_key_prefix",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -34,9 +34,9 @@ from . import limits, validation
 from .backends import Backend, SendResult, VerifyResult, call_async, get_backend
 from .conf import otp_settings, template_language
 from .errors import failure
-from .exceptions import EngageLabError
+from .exceptions import EngageLabError, InvalidInputError
 from .history import callbacks, database, sends, verifications
-from .models import MessageLog
+from .models import MessageLog, Status
 from .privacy import Masked
 from .signals import message_failed, message_sent, otp_verified
 from .sync_steps import to_the_end
@@ -204,6 +204,18 @@ class _Send:
         """Whether the abuse limits of one recipient apply (OTPs and own codes)."""
         return self.throttle and isinstance(self.to, str)
 
+    def row(self, *, status: str = Status.PENDING, idempotency_key: str | None = None) -> MessageLog:
+        """This send's history row, not saved yet."""
+        return sends.build(
+            self.kind,
+            self.to,
+            self.template_id,
+            self.language,
+            self.params,
+            status=status,
+            idempotency_key=idempotency_key,
+        )
+
     def call(self, backend: Backend) -> SendResult:
         """The request this send makes."""
         name, args, options = self._request()
@@ -327,7 +339,7 @@ class _Sending:
         """Claim the limits and write the ``pending`` row; a refusal raises before any row."""
         self.backend = get_backend()  # a configuration error is raised here, before any row
         # A refusal is raised here, before any row: no message was sent.
-        claim = limits.claim_send(self.send.to, self.send.template_id) if self.send.personal else limits.NO_CLAIM
+        claim = claim_limits(self.send)
         try:
             self.log = sends.record(
                 self.send.kind, self.send.to, self.send.template_id, self.send.language, self.send.params
@@ -363,6 +375,62 @@ class _Sending:
         # the history's own connection), else when the caller's transaction commits.
         transaction.on_commit(partial(_catch_up, log, database), using=database)
         return log
+
+
+# ------------------------------------------------------------------ for workers and bulk runs
+
+#: A checked send, as :func:`prepare` returns it.
+Send = _Send
+
+
+def prepare(
+    kind: str,
+    to: Any,
+    template_id: str | None = None,
+    *,
+    language: str | None = None,
+    params: Mapping[str, Any] | None = None,
+    code: Any = None,
+) -> _Send:
+    """A send of ``kind`` checked as the public functions check it, not made yet: ``InvalidInputError`` otherwise.
+
+    For sends made later or elsewhere (a worker, a bulk run): nothing is
+    claimed, written or requested here.
+    """
+    if kind == MessageLog.Kind.CUSTOM:
+        return _custom(to, template_id, params)
+    if kind not in (MessageLog.Kind.OTP, MessageLog.Kind.CODE):
+        raise InvalidInputError(f"Unknown kind of send {kind!r}.", field="kind")
+    return _personal(kind, to, template_id, language, params, code)
+
+
+def claim_limits(send: _Send) -> limits.SendClaim:
+    """The resend cooldown and the day's count for a personal send (``ThrottledError`` when refused)."""
+    return limits.claim_send(send.to, send.template_id) if send.personal else limits.NO_CLAIM
+
+
+def deliver(
+    send: _Send, log: MessageLog, claim: limits.SendClaim = limits.NO_CLAIM, *, hand_back_retryable: bool = False
+) -> MessageLog:
+    """Make the request of ``send`` for its row ``log`` (written already) and settle the row, as a send does.
+
+    ``hand_back_retryable``: a failure the error table marks safe to repeat is
+    raised without settling the row or giving the limits back, for a worker
+    that will try again (the row stays ``pending`` until it does).
+    """
+    with database.released():
+        sending = _Sending(send, get_backend(), log, claim)
+        try:
+            result = send.call(sending.backend)
+        except EngageLabError as error:
+            if hand_back_retryable and error.retryable and not error.outcome_unknown:
+                raise
+            sending.failed(error)
+            raise
+        except BaseException as error:
+            sending.failed(error)
+            raise
+        return sending.accepted(result)
 
 
 def settle_failed(log: MessageLog, error: EngageLabError, claim: limits.SendClaim = limits.NO_CLAIM) -> None:

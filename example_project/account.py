@@ -20,7 +20,8 @@ SIGNED_OUT = _lazy("You are signed out.")
 
 
 # otp_required, not login_required: an admin session (a password alone) is signed in but not verified.
-@otp_required(redirect_field_name=None)
+# The sign-in page named here, not settings.OTP_LOGIN_URL: django-otp reads that once, at import.
+@otp_required(login_url="request_code", redirect_field_name=None)
 def account(request: HttpRequest) -> HttpResponse:
     recipient = request.user.otp_device.recipient
     how = request.session.get(SIGNED_IN) or {}

@@ -1,6 +1,7 @@
 """Settings for the test suite. ``DATABASE_URL`` chooses the database (SQLite by default)."""
 
 import os
+from importlib.util import find_spec
 
 import environ
 
@@ -38,6 +39,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_engagelab_otp",
     *EXAMPLE_APPS,
+    # The Tasks API's database backend: background sends are tested on it.
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -66,6 +69,16 @@ TEMPLATES = [
 
 # Room for the load tests' cooldowns: past MAX_ENTRIES (300 by default) the
 # local-memory cache forgets a third of its keys, the limits' among them.
+# Background sends run at once, in the test's own process, unless a test
+# starts a real worker (tests/support/workers.py).
+TASKS = {
+    "default": {
+        "BACKEND": "django.tasks.backends.immediate.ImmediateBackend"
+        if find_spec("django.tasks")
+        else "django_tasks.backends.immediate.ImmediateBackend"
+    }
+}
+
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "OPTIONS": {"MAX_ENTRIES": 100_000}}}
 STATIC_URL = "/static/"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -92,6 +92,17 @@ def _closure(start: str) -> set[str]:
         (f"{NAME}.backends", f"{NAME}.models"),
         (f"{NAME}.conf", f"{NAME}.models"),
         (f"{NAME}.errors", f"{NAME}.conf"),
+        # Background and bulk sends are adapters over the services, like the forms.
+        (f"{NAME}.services", f"{NAME}.tasks"),
+        (f"{NAME}.services", f"{NAME}.bulk"),
+        (f"{NAME}.history", f"{NAME}.tasks"),
+        (f"{NAME}.history", f"{NAME}.bulk"),
+        (f"{NAME}.backends", f"{NAME}.tasks"),
+        (f"{NAME}.backends", f"{NAME}.bulk"),
+        (f"{NAME}.tasks", f"{NAME}.bulk"),
+        (f"{NAME}.bulk", f"{NAME}.tasks"),
+        (f"{NAME}.send_rate", f"{NAME}.services"),
+        (f"{NAME}.send_rate", f"{NAME}.history"),
     ],
 )
 def test_nothing_imports_upward(lower, upper):
@@ -102,3 +113,5 @@ def test_nothing_imports_upward(lower, upper):
 def test_the_graph_was_read():
     assert f"{NAME}.history.callbacks" in GRAPH[f"{NAME}.webhooks.views"]
     assert f"{NAME}.history.sends" in GRAPH[f"{NAME}.services"]
+    assert f"{NAME}.services" in GRAPH[f"{NAME}.tasks.runner"]
+    assert f"{NAME}.history.batches" in GRAPH[f"{NAME}.bulk.run"]

@@ -23,6 +23,7 @@ S = MessageLog.Status
 
 #: Colour group of each status (see admin.css): where the message stands.
 BADGE_GROUPS: dict[str, str] = {
+    S.QUEUED: "waiting",
     S.PENDING: "waiting",
     S.UNKNOWN: "unknown",
     S.ACCEPTED: "progress",

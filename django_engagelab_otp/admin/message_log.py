@@ -100,6 +100,7 @@ class MessageLogAdmin(HistoryAdmin):
                     "all_recipients",
                     "created_time",
                     "updated",
+                    "idempotency_key",
                 )
             },
         ),

@@ -36,21 +36,23 @@ from ..models import Status as S
 
 #: How far along each status is. Equal ranks do not replace each other.
 RANK: dict[str, int] = {
-    S.PENDING: 0,
-    S.UNKNOWN: 1,
-    S.ACCEPTED: 2,
-    S.PLAN: 3,
-    S.TARGET_VALID: 4,
-    S.SENT: 5,
-    S.DELIVERED: 6,
-    S.VERIFIED_FAILED: 7,
-    S.VERIFIED: 8,
-    S.VERIFIED_TIMEOUT: 8,
+    # Before any request: enqueued (or read from a bulk file), then about to be sent.
+    S.QUEUED: 0,
+    S.PENDING: 1,
+    S.UNKNOWN: 2,
+    S.ACCEPTED: 3,
+    S.PLAN: 4,
+    S.TARGET_VALID: 5,
+    S.SENT: 6,
+    S.DELIVERED: 7,
+    S.VERIFIED_FAILED: 8,
+    S.VERIFIED: 9,
+    S.VERIFIED_TIMEOUT: 9,
     # Failures end the attempt wherever they happen.
-    S.FAILED: 9,
-    S.TARGET_INVALID: 9,
-    S.SENT_FAILED: 9,
-    S.DELIVERED_FAILED: 9,
+    S.FAILED: 10,
+    S.TARGET_INVALID: 10,
+    S.SENT_FAILED: 10,
+    S.DELIVERED_FAILED: 10,
 }
 
 #: Statuses that prove the message arrived, even after a reported failure.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import nullcontext
+from typing import Any
 
 from django.db import IntegrityError, connections, transaction
 
@@ -26,20 +27,51 @@ _CHANNEL_LENGTH = MessageLog._meta.get_field("send_channel").max_length
 _ERROR_LENGTH = 2000
 
 
-def record(kind: str, to: str | list[str], template_id: str, language: str, params: dict[str, str]) -> MessageLog:
-    """The ``pending`` row of a send about to be made (``to``: one recipient or several, normalized)."""
+def record(
+    kind: str, to: str | list[str], template_id: str, language: str, params: dict[str, str], **options: Any
+) -> MessageLog:
+    """The ``pending`` row of a send about to be made (``to``: one recipient or several, normalized).
+
+    ``options``: those of :func:`build`.
+    """
+    return insert(build(kind, to, template_id, language, params, **options))
+
+
+def insert(log: MessageLog) -> MessageLog:
+    """Save a row :func:`build` made, on the history's connection (committed at once)."""
+    log.save(using=history_db(), force_insert=True)
+    return reset_state(log)
+
+
+def build(
+    kind: str,
+    to: str | list[str],
+    template_id: str,
+    language: str,
+    params: dict[str, str],
+    *,
+    status: str = Status.PENDING,
+    idempotency_key: str | None = None,
+) -> MessageLog:
+    """The row of a send, not saved: what it stores of the recipients (perhaps hashed) and parameters (redacted).
+
+    ``queued`` for a send a worker or a bulk run will make; ``idempotency_key``
+    makes a second enqueue of the same send meet this row (``IntegrityError``).
+    """
     many = isinstance(to, list)
-    log = MessageLog.objects.using(history_db()).create(
+    log = MessageLog(
         kind=kind,
         to=stored_recipient(to[0] if many else to),
         recipients=[stored_recipient(value) for value in to] if many and len(to) > 1 else [],
         template_id=template_id,
         language=language,
         params=redact_params(params),
+        status=status,
+        idempotency_key=idempotency_key,
     )
     # Whom it went to, in clear, for the caller (the row may keep only a hash).
     log.recipient = to[0] if many else to
-    return reset_state(log)
+    return log
 
 
 def accepted(log: MessageLog, message_id: str, send_channel: str) -> str:
@@ -59,17 +91,17 @@ def accepted(log: MessageLog, message_id: str, send_channel: str) -> str:
         with guard:
             _save(log, Status.ACCEPTED, "message_id", "send_channel", using=database)
     except IntegrityError:
-        duplicate, log.message_id = log.message_id, None
-        logger.error("EngageLab answered with message id %s, which another history row already holds", duplicate)
         _save(
-            log,
-            Status.ACCEPTED,
-            "message_id",
-            "send_channel",
-            error_message=f"accepted, but the platform's message id {duplicate} is already held by another row",
-            using=database,
+            log, Status.ACCEPTED, "message_id", "send_channel", error_message=without_duplicate_id(log), using=database
         )
     return database
+
+
+def without_duplicate_id(log: MessageLog) -> str:
+    """The platform answered with an id another row holds: the row keeps none; the text that says why."""
+    duplicate, log.message_id = log.message_id, None
+    logger.error("EngageLab answered with message id %s, which another history row already holds", duplicate)
+    return f"accepted, but the platform's message id {duplicate} is already held by another row"
 
 
 def failed(log: MessageLog, error: EngageLabError) -> str:
@@ -85,6 +117,11 @@ def failed(log: MessageLog, error: EngageLabError) -> str:
 def interrupted(log: MessageLog, error: BaseException) -> None:
     """A bug or an interrupt after the row was written: the outcome is unknown."""
     _save(log, Status.UNKNOWN, error_message=f"{type(error).__name__} during the request")
+
+
+def save_status(log: MessageLog, status: str, *, error_message: str | None = None) -> None:
+    """Set the row's status (and error text) alone, as the send's other steps do."""
+    _save(log, status, error_message=error_message)
 
 
 def _save(

@@ -80,7 +80,31 @@ def kill_all(pids: set[int]) -> None:
 
 
 def port_free(port: int, host: str = "127.0.0.1") -> bool:
-    """Whether a server could listen on ``port`` now (as ``demo.py`` checks before it starts)."""
+    """Whether nothing listens on ``port`` any more: no server of the demo (or of anyone) holds it.
+
+    Not whether ``bind()`` would succeed this very moment: the port lies in the
+    range the kernel hands out to outgoing connections, and once free any
+    process on the machine (another test's worker, a client of Redis) may
+    connect from it meanwhile; that holds no server.
+    """
+    return not _listening(port) or _bindable(port, host)
+
+
+def _listening(port: int) -> bool:
+    """Whether a socket listens on ``port`` (``/proc/net/tcp``, ``tcp6``: state 0A)."""
+    for table in (PROC / "net" / "tcp", PROC / "net" / "tcp6"):
+        try:
+            lines = table.read_text().splitlines()[1:]
+        except OSError:
+            return True  # cannot tell: let bind() decide
+        for line in lines:
+            fields = line.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                return True
+    return False
+
+
+def _bindable(port: int, host: str) -> bool:
     with socket.socket() as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:

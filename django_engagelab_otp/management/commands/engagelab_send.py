@@ -13,13 +13,16 @@ from ...conf import LANGUAGES
 from ...models import MessageLog
 from ...privacy import SENSITIVE_PARAMS, mask_recipient
 from ..base import EngageLabCommand, usage
+from ..bulk_output import bulk_send
 
 
 class Command(EngageLabCommand):
     help = _(
         "Send a message through EngageLab: a platform OTP (--kind otp, the default), a custom template "
         "(--kind custom, several --to allowed) or a code you generated (--kind code --code CODE). "
-        "Prints the message id and channel; the history row is written as for any send."
+        "Prints the message id and channel; the history row is written as for any send. "
+        "With --csv FILE --batch ID, sends to every line of a CSV file (a 'to' column, and template "
+        "parameters in the others), concurrently and resumably."
     )
     secret_options = ("code",)
 
@@ -27,7 +30,6 @@ class Command(EngageLabCommand):
         parser.add_argument(
             "--to",
             action="append",
-            required=True,
             metavar="RECIPIENT",
             help=_("Phone number in E.164 (+8618701235678) or e-mail address; repeat for --kind custom."),
         )
@@ -48,6 +50,16 @@ class Command(EngageLabCommand):
             help=_("Template parameter; repeat for several."),
         )
         parser.add_argument("--code", help=_("The code to deliver (--kind code only)."))
+        bulk = parser.add_argument_group(_("bulk sends (--csv)"))
+        bulk.add_argument("--csv", metavar="FILE", help=_("Send to every line of this CSV file instead of --to."))
+        bulk.add_argument(
+            "--batch",
+            metavar="ID",
+            help=_("Names the run (required with --csv): the same id again resumes it, never sending twice."),
+        )
+        bulk.add_argument("--concurrency", type=int, default=8, metavar="N", help=_("Requests at once (8)."))
+        bulk.add_argument("--dry-run", action="store_true", help=_("Only check the lines: no row, no request."))
+        bulk.add_argument("--failures", metavar="FILE", help=_("Write the lines not sent to this CSV file."))
         self.add_json_argument(parser)
 
     def secret_values(self, options: dict[str, Any]) -> list[Any]:
@@ -61,7 +73,12 @@ class Command(EngageLabCommand):
 
     @sensitive_variables()
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["csv"]:
+            bulk_send(self, options, parse_params(options["param"]))
+            return
         kind = options["kind"]
+        if not options["to"]:
+            raise usage(_("Give --to RECIPIENT, or --csv FILE --batch ID."))
         recipients: list[str] = options["to"]
         self._check_combination(kind, recipients, options)
         params = parse_params(options["param"])
