@@ -12,16 +12,37 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
+
+#: Deepest nesting read. The platform's documents are three levels deep; the limit is
+#: checked before parsing because a parse that runs into Python's recursion limit can
+#: leave the interpreter without stack for the garbage collector's finalizers.
+MAX_DEPTH = 64
+
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_BRACKET = re.compile(r"[\[\]{}]")
 
 
 def loads(data: bytes | str) -> Any:
     """The document in ``data``; ``ValueError`` when it is not strict JSON."""
+    text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
+    _check_depth(text)
     try:
-        text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
         return json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
+
+
+def _check_depth(text: str) -> None:
+    # Brackets inside strings do not nest; an unbalanced text is left for json to refuse.
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return
+    depth = 0
+    for bracket in _BRACKET.findall(_STRING.sub("", text)):
+        depth += 1 if bracket in "[{" else -1
+        if depth > MAX_DEPTH:
+            raise ValueError("JSON nested too deeply")
 
 
 def _no_constant(name: str) -> Any:
