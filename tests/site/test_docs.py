@@ -1,4 +1,8 @@
-"""The README says what the code does: its tables and signatures are checked against the code."""
+"""The documentation says what the code does: its tables and signatures are checked against the code.
+
+The pages are the sources under docs/; the tables the code owns are written into them at build time
+(docs/hooks.py), and ``make docs`` builds the site with ``--strict``, which also checks every link.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,6 @@ import importlib
 import inspect
 import io
 import json
-import os
 import re
 import subprocess
 import sys
@@ -24,72 +27,64 @@ from django_engagelab_otp.conf import DEFAULTS, SETTINGS
 from django_engagelab_otp.conf import markdown_table as markdown_settings
 from django_engagelab_otp.management.base import Exit
 from tests.support.constants import ROOT
+from tests.support.docs import (
+    README,
+    between,
+    code_blocks,
+    hooks,
+    page,
+    pages,
+    rendered,
+    run_as_a_project,
+    section,
+    table_rows,
+)
 
-README = (ROOT / "README.md").read_text(encoding="utf-8")
-SIMULATOR = "Local simulator and testing your project"
-
-
-def between(name: str) -> str:
-    """The text between ``<!-- NAME:start ... -->`` and ``<!-- NAME:end -->``."""
-    match = re.search(rf"<!-- {name}:start[^>]*-->\n(.*?)<!-- {name}:end -->", README, re.S)
-    assert match, f"README.md has no {name} markers"
-    return match.group(1)
-
-
-def table_rows(text: str) -> list[list[str]]:
-    """The cells of a Markdown table's body rows."""
-    rows = [line.strip().strip("|").split(" | ") for line in text.splitlines() if line.startswith("|")]
-    return [[cell.strip() for cell in row] for row in rows[2:]]
-
-
-def code_blocks(language: str, text: str = README) -> list[str]:
-    return re.findall(rf"```{language}\n(.*?)```", text, re.S)
+#: Every page's source, and the README, as one text: for what may be shown anywhere.
+EVERYWHERE = "\n".join([README, *pages().values()])
+TESTING = page("testing.md")
+CALLBACKS = page("callbacks.md")
 
 
-def section(heading: str) -> str:
-    """The text of a ``## heading`` section, up to the next one."""
-    match = re.search(rf"^## {re.escape(heading)}\n(.*?)(?=^## |\Z)", README, re.M | re.S)
-    assert match, f"README.md has no section {heading!r}"
-    return match.group(1)
-
-
-def test_opens_with_the_two_commands_and_a_pitch():
-    title, rest = README.split("\n", 1)
-    assert title == "# django-engagelab-otp"
-    match = re.match(r"\n```sh\n(.*?)```\n\n(.+?)\n\n", rest, re.S)
-    assert match, "the README must open with a sh block, then one paragraph"
-    commands = [line.split("#")[0].strip() for line in match.group(1).splitlines()]
-    assert commands == ["make demo", "make test"]
-    assert "EngageLab" in match.group(2) and not match.group(2).startswith("#")
-    makefile = (ROOT / "Makefile").read_text()
-    assert re.search(r"^demo:", makefile, re.M) and re.search(r"^test:", makefile, re.M)
-
-
-def test_error_table_is_the_generated_one():
-    result = subprocess.run(
-        [sys.executable, "-m", "django_engagelab_otp.errors"], capture_output=True, text=True, timeout=60, cwd=ROOT
-    )
+def printed(module: str) -> str:
+    result = subprocess.run([sys.executable, "-m", module], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert result.returncode == 0, result.stderr
-    assert between("error-table") == result.stdout, (
-        "README.md's error table is stale: paste the output of `python -m django_engagelab_otp.errors` "
-        "between its error-table markers"
-    )
-    assert "| 5013 |" in result.stdout
+    return result.stdout
 
 
-def test_settings_table_is_the_generated_one():
-    assert between("settings") == markdown_settings(), (
-        "README.md's settings table is stale: paste the output of `python -m django_engagelab_otp.conf` "
-        "between its settings markers"
-    )
-    assert list(DEFAULTS) == [row[0].strip("`") for row in table_rows(between("settings"))]
+def test_error_table_is_generated_into_its_page():
+    assert "<!-- generated: error-table -->" in page("errors.md")
+    table = printed("django_engagelab_otp.errors")
+    assert "| 5013 |" in table
+    assert table.rstrip("\n") in rendered("errors.md")
+
+
+def test_settings_table_is_generated_into_its_page():
+    assert "<!-- generated: settings -->" in page("settings.md")
+    assert printed("django_engagelab_otp.conf") == markdown_settings()
+    assert markdown_settings().rstrip("\n") in rendered("settings.md")
+    assert list(DEFAULTS) == [row[0].strip("`") for row in table_rows(markdown_settings())]
     for setting in SETTINGS.values():
         assert setting.doc.endswith("."), setting.name
         assert not setting.env or setting.env in setting.doc, setting.name
 
 
+def test_every_marker_is_written_and_an_unknown_one_is_an_error():
+    for name, text in pages().items():
+        assert "<!-- generated:" not in hooks().expand(text), name
+    with pytest.raises(ValueError, match="no generated table is called 'setting'"):
+        hooks().expand("<!-- generated: setting -->\n")
+
+
+def test_every_page_is_in_the_navigation():
+    config = (ROOT / "mkdocs.yml").read_text()
+    listed = re.findall(r"^ +- [^:]+: ([\w-]+\.md)$", config, re.M)
+    assert sorted(listed) == sorted(pages()), "mkdocs.yml's nav and docs/*.md differ"
+    assert len(listed) == len(set(listed))
+
+
 def test_exit_code_table_matches_the_commands():
-    codes = [int(row[0]) for row in table_rows(between("exit-codes"))]
+    codes = [int(row[0]) for row in table_rows(between(page("commands.md"), "exit-codes"))]
     assert sorted(codes) == sorted({int(code) for code in Exit})
 
 
@@ -103,11 +98,11 @@ def test_public_functions_are_documented_with_their_signature(name):
     )
     returns = signature.return_annotation
     returns = returns if isinstance(returns, str) else returns.__name__
-    assert f"### `{name}{bare} -> {returns}`" in README
+    assert f"## `{name}{bare} -> {returns}`" in page("sending.md")
 
 
 def test_python_examples_name_what_exists():
-    blocks = "\n".join(code_blocks("python"))
+    blocks = "\n".join(code_blocks("python", EVERYWHERE))
     imports = re.findall(r"^from (django_engagelab_otp[\w.]*) import ([\w, ]+)$", blocks, re.M)
     assert len(imports) >= 3
     for module, names in imports:
@@ -120,12 +115,14 @@ def test_python_examples_name_what_exists():
                 importlib.import_module(f"{module}.{name}")
     for module in re.findall(r'include\("(django_engagelab_otp[\w.]*)"\)', blocks):
         assert hasattr(importlib.import_module(module), "urlpatterns"), module
-    for signal in re.findall(r"`(\w+)` \(`", README.split("Signals in `django_engagelab_otp.signals`:")[1][:300]):
+    for signal in re.findall(
+        r"`(\w+)` \(`", page("sending.md").split("Signals in `django_engagelab_otp.signals`:")[1][:300]
+    ):
         assert hasattr(importlib.import_module("django_engagelab_otp.signals"), signal)
 
 
 def test_every_command_shown_exists():
-    shown = set(re.findall(r"manage\.py (engagelab_\w+)", README))
+    shown = set(re.findall(r"manage\.py (engagelab_\w+)", EVERYWHERE))
     assert {"engagelab_send", "engagelab_verify", "engagelab_templates"} <= shown
     commands = get_commands()
     for command in shown:
@@ -133,18 +130,23 @@ def test_every_command_shown_exists():
 
 
 @pytest.mark.parametrize(
-    "heading",
+    ("name", "title"),
     [
-        "Local simulator and testing your project",
-        "Delivery callbacks",
-        "Abuse limits and privacy",
-        "Reliability",
-        "Benchmarks",
+        ("testing.md", "Local simulator and testing your project"),
+        ("callbacks.md", "Delivery callbacks"),
+        ("limits.md", "Abuse limits and privacy"),
+        ("reliability.md", "Reliability and benchmarks"),
     ],
 )
-def test_sections_other_parts_fill(heading):
-    assert re.search(rf"^## {re.escape(heading)}\n\n\S", README, re.M)
-    assert "To be written" not in section(heading)
+def test_pages_other_parts_fill(name, title):
+    assert re.match(rf"# {re.escape(title)}\n\n\S", page(name))
+    assert "To be written" not in page(name)
+
+
+@pytest.mark.parametrize("heading", ["Reliability", "Benchmarks"])
+def test_the_figures_page_has_both_sections(heading):
+    text = section(page("reliability.md"), heading)
+    assert re.match(r"\n\S", text) and "To be written" not in text
 
 
 def codes_in(text: str) -> set[int]:
@@ -158,7 +160,7 @@ def codes_in(text: str) -> set[int]:
 def test_form_section_names_the_codes_the_error_table_places():
     from django_engagelab_otp.errors import ERROR_CODES
 
-    section = README.split("## Forms", 1)[1].split("```", 1)[0]
+    section = page("forms.md").split("```", 1)[0]
     recipient = re.search(r"recipient problems \(([^)]*)\) under `to`", section)
     operator = re.search(r"Problems only an operator can fix \(([^)]*)\)", section)
     assert recipient and operator
@@ -169,33 +171,10 @@ def test_form_section_names_the_codes_the_error_table_places():
 # ---------------------------------------------------------------------- organisation
 
 
-def github_slug(heading: str) -> str:
-    """The anchor GitHub gives a heading."""
-    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
-    return text.replace(" ", "-")
-
-
-def test_table_of_contents_lists_every_section_and_every_link_resolves():
-    prose = re.sub(r"```.*?```", "", README, flags=re.S)
-    headings = re.findall(r"^(#{2,4}) (.+)$", prose, re.M)
-    sections = [title for level, title in headings if level == "##"]
-    contents = re.findall(r"^- \[([^\]]+)\]\(#([\w-]+)\)$", prose, re.M)
-    assert [title for title, _anchor in contents] == sections
-    assert all(anchor == github_slug(title) for title, anchor in contents)
-    anchors: set[str] = set()
-    for _level, title in headings:
-        slug, number = github_slug(title), 0
-        while (slug if not number else f"{slug}-{number}") in anchors:
-            number += 1
-        anchors.add(slug if not number else f"{slug}-{number}")
-    for target in re.findall(r"\]\(#([\w-]+)\)", prose):
-        assert target in anchors, target
-
-
 def test_make_targets_named_exist():
     makefile = (ROOT / "Makefile").read_text()
-    named = set(re.findall(r"(?:^|`)make ([\w-]+)", README, re.M))
-    assert {"demo", "test", "reliability", "bench"} <= named
+    named = set(re.findall(r"(?:^|`)make ([\w-]+)", EVERYWHERE, re.M))
+    assert {"demo", "test", "docs", "reliability", "bench"} <= named
     for target in named:
         assert re.search(rf"^{re.escape(target)}:", makefile, re.M), target
 
@@ -205,23 +184,21 @@ def test_every_system_check_is_documented_and_only_those():
     ids = {found for path in sources for found in re.findall(r"""\b([EW]\d{3})\b['"]""", path.read_text())}
     ids |= {setting.check_id for setting in SETTINGS.values()}  # a value conf cannot use
     assert {"E001", "W101", "E101", "E102", "E103", "W102", "W103"} <= ids
-    documented = set(re.findall(r"^\| `([EW]\d{3})` \|", README, re.M))
+    documented = set(re.findall(r"^\| `([EW]\d{3})` \|", EVERYWHERE, re.M))
     assert documented == ids
 
 
-# ---------------------------------------------------------------------- the simulator section
+# ---------------------------------------------------------------------- the simulator page
 
 
-def test_magic_table_is_the_generated_one():
+def test_magic_table_is_generated_into_its_page():
     from django.core.management import call_command
 
     out = io.StringIO()
     call_command("engagelab_simulator", "--magic", stdout=out)
-    assert between("magic") == out.getvalue(), (
-        "README.md's magic recipients are stale: paste the output of "
-        "`manage.py engagelab_simulator --magic` between its magic markers"
-    )
+    assert "<!-- generated: magic -->" in TESTING
     assert "`+442079460513`" in out.getvalue()
+    assert out.getvalue().rstrip("\n") in rendered("testing.md")
 
 
 def test_simulator_options_are_the_commands_with_their_defaults():
@@ -231,7 +208,7 @@ def test_simulator_options_are_the_commands_with_their_defaults():
     Command().add_arguments(parser)
     actions = {option: action for action in parser._actions for option in action.option_strings}
     own = {option for option in actions if option.startswith("--") and option != "--help"}
-    rows = [row for row in table_rows(section(SIMULATOR)) if row[0].startswith("`--")]
+    rows = [row for row in table_rows(TESTING) if row[0].startswith("`--")]
     documented = {option for row in rows for option in re.findall(r"`(--[\w-]+)", row[0])}
     assert documented == own
     for row in rows:
@@ -245,7 +222,7 @@ def test_simulator_options_are_the_commands_with_their_defaults():
 def test_seeded_templates_are_listed_with_their_channels():
     from django_engagelab_otp.simulator.templates import SEED_TEMPLATES
 
-    rows = [row for row in table_rows(section(SIMULATOR)) if row[0].startswith("`demo-")]
+    rows = [row for row in table_rows(TESTING) if row[0].startswith("`demo-")]
     documented = [(row[0].strip("`"), row[1]) for row in rows]
     seeded = [(t["template_id"], t["send_channel_strategy"].replace("|", ", ")) for t in SEED_TEMPLATES]
     assert documented == seeded
@@ -254,7 +231,7 @@ def test_seeded_templates_are_listed_with_their_channels():
 def test_debug_endpoints_answer_as_documented():
     from django_engagelab_otp.simulator import Simulator
 
-    rows = [row for row in table_rows(section(SIMULATOR)) if "/_simulator/" in row[0]]
+    rows = [row for row in table_rows(TESTING) if "/_simulator/" in row[0]]
     assert len(rows) >= 5
     with Simulator() as sim:
         token = base64.b64encode(f"{sim.dev_key}:{sim.dev_secret}".encode()).decode()
@@ -289,42 +266,25 @@ def test_pytest_fixtures_are_registered_and_documented():
         for name, value in vars(pytest_plugin).items()
         if hasattr(value, "_fixture_function_marker") or hasattr(value, "_pytestfixturefunction")
     }
-    rows = table_rows(section(SIMULATOR))
+    rows = table_rows(TESTING)
     documented = {row[0].strip("`") for row in rows if row[0].startswith("`engagelab_") or row[0].startswith("`make_")}
     assert documented == fixtures == {"engagelab_simulator", "make_engagelab_simulator", "engagelab_outbox"}
 
 
 def test_the_example_tests_pass(tmp_path):
-    """The README's conftest and example tests, run by pytest as a project of its own would."""
+    """The page's conftest and example tests, run by pytest as a project of its own would."""
     files = {}
-    for block in code_blocks("python", section(SIMULATOR)):
+    for block in code_blocks("python", TESTING):
         first, _newline, rest = block.partition("\n")
         if first in ("# conftest.py", "# tests/test_otp.py", "# tests/test_login.py"):
             files[first.removeprefix("# ").split("/")[-1]] = rest
     assert set(files) == {"conftest.py", "test_otp.py", "test_login.py"}
-    # A project's ROOT_URLCONF includes the callback URLs; the test settings' does not.
-    files["conftest.py"] += (
-        "\n\ndef pytest_collection_modifyitems(items):\n"
-        "    for item in items:\n"
-        '        item.add_marker(pytest.mark.urls("tests.support.webhooks"))\n'
-    )
-    for name, text in files.items():
-        (tmp_path / name).write_text(text)
-    env = {name: value for name, value in os.environ.items() if name not in ("DATABASE_URL", "PYTEST_ADDOPTS")}
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:xdist", "--rootdir", str(ROOT), "-c", str(ROOT / "setup.cfg")]
-        + [str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=ROOT,
-        env=env,
-    )
+    result = run_as_a_project(tmp_path, files)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert "5 passed" in result.stdout
 
 
-# ---------------------------------------------------------------------- the callbacks section
+# ---------------------------------------------------------------------- the callbacks page
 
 
 def test_callback_signals_and_events_are_documented():
@@ -333,7 +293,7 @@ def test_callback_signals_and_events_are_documented():
     from django_engagelab_otp import signals
     from django_engagelab_otp.history import events
 
-    text = section("Delivery callbacks")
+    text = CALLBACKS
     for name, value in vars(signals).items():
         if isinstance(value, Signal) and name not in ("message_sent", "message_failed", "otp_verified"):
             assert f"| `{name}` |" in text, name
@@ -356,7 +316,7 @@ def test_callback_answers_that_need_no_database(client, settings):
     """The rows of the view's table that are decided before any row is stored."""
     from django_engagelab_otp.signing import callback_id
 
-    rows = table_rows(section("Delivery callbacks"))
+    rows = table_rows(CALLBACKS)
     answers = {int(code) for row in rows for code in re.findall(r"^(\d{3})\b", row[-1]) if len(row) == 2}
     assert answers == {200, 400, 401, 403, 405, 411, 503}
     settings.ROOT_URLCONF = "tests.support.webhooks"
