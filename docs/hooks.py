@@ -59,7 +59,8 @@ def expand(markdown: str) -> str:
         name = match.group(1)
         if name not in TABLES:
             raise ValueError(f"no generated table is called {name!r} (known: {', '.join(TABLES)})")
-        return TABLES[name]().rstrip("\n")
+        # A block of its own, so that the stylesheet can fit each table (docs/assets/extra.css).
+        return f'<div class="generated-{name}" markdown>\n\n{TABLES[name]().rstrip()}\n\n</div>'
 
     return MARKER.sub(table, markdown)
 
