@@ -18,19 +18,20 @@ CONTRIB_EXTRAS := otp,two-factor,allauth,drf
 # tests/contrib run apart, with the host packages' apps installed (tests/contrib/settings.py).
 CONTRIB := tests/contrib --ds tests.contrib.settings
 
-.PHONY: help demo test test-sqlite test-postgres test-django6 lint bench reliability dist clean
+.PHONY: help demo test test-sqlite test-postgres test-django6 lint docs bench reliability dist clean
 
 help:
 	@echo "make demo   - run the example site against the local simulator (ports: DEMO_PORT, SIMULATOR_PORT)"
 	@echo "make test   - the whole suite: SQLite + PostgreSQL (Django 5.2), and Django 6 on Python 3.12"
 	@echo "make lint   - ruff"
 	@echo "make bench  - benchmarks (bench/)"
-	@echo "make reliability - the fault, bad-input, concurrency, secret-scan and cache-backend figures (README, Reliability)"
+	@echo "make docs   - the documentation site (mkdocs.yml, docs/) into site/, warnings as errors"
+	@echo "make reliability - the fault, bad-input, concurrency, secret-scan and cache-backend figures (docs/reliability.md)"
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install -q --upgrade pip
-	$(VENV)/bin/python -m pip install -q -e '.[test,dev,example,redis,$(CONTRIB_EXTRAS),tasks,celery,rq]' 'Django>=5.2,<6'
+	$(VENV)/bin/python -m pip install -q -e '.[test,dev,docs,example,redis,$(CONTRIB_EXTRAS),tasks,celery,rq]' 'Django>=5.2,<6'
 	touch $@
 
 $(VENV_NEW)/.installed: setup.cfg pyproject.toml
@@ -51,6 +52,7 @@ test: $(VENV)/.installed
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
 	$(MAKE) --no-print-directory test-django6
+	$(MAKE) --no-print-directory docs
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/python example_project/manage.py makemigrations --check --dry-run
 	DJANGO_SETTINGS_MODULE=tests.contrib.settings $(VENV)/bin/python -m django makemigrations --check --dry-run
@@ -74,6 +76,10 @@ test-django6: $(VENV_NEW)/.installed
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 
+# The tables of settings, errors and magic recipients are written from the code (docs/hooks.py).
+docs: $(VENV)/.installed
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
+
 bench: $(VENV)/.installed
 	$(VENV)/bin/python bench/run.py
 
@@ -84,4 +90,4 @@ dist: $(VENV)/.installed
 	rm -rf dist && $(VENV)/bin/python -m build --outdir dist .
 
 clean:
-	rm -rf $(VENV) $(VENV_NEW) dist build *.egg-info .coverage
+	rm -rf $(VENV) $(VENV_NEW) dist build site *.egg-info .coverage

@@ -2,8 +2,9 @@
 
 Every other module asks :data:`otp_settings` (``otp_settings.TIMEOUT``) and
 gets a value that is already checked. Each key is described once, in
-:data:`SETTINGS`: its default, what it means (the README's settings table is
-printed from here: ``python -m django_engagelab_otp.conf``) and how a given
+:data:`SETTINGS`: its default, what it means (the documentation's settings
+table, docs/settings.md, is written from here at build time; ``python -m
+django_engagelab_otp.conf`` prints it) and how a given
 value is read. Values come from the environment as text, so numbers written
 as text (``"60"``) are read as numbers.
 
@@ -264,7 +265,7 @@ class Setting:
 
     name: str
     default: Any
-    #: What it means, for the README's settings table (one sentence or more, ending with a period).
+    #: What it means, for the documentation's settings table (one sentence or more, ending with a period).
     doc: str
     read: Callable[[Any], Any] = _as_given
     #: The system check id that reports a value ``read`` refuses, and how to fix it.
@@ -297,7 +298,7 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in [
     Setting("CODE_TEMPLATE_ID", None,
             "Template of the codes the sign-in integrations generate and send with `send_code` (two-factor's "
             "text messages, allauth's phone codes); `None` uses `TEMPLATE_ID`. See "
-            "[Signing people in](#signing-people-in).",
+            "[Signing people in](signin.md).",
             _text, "E009", "Copy the id of a verification-code template from the EngageLab console."),
     Setting("VOICE_TEMPLATE_ID", None,
             "Template (voice channel) of two-factor's phone calls; without it calls are refused and logged.",
@@ -319,7 +320,7 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in [
     Setting("RETRY_JITTER", 0.25, "Up to this many random seconds added to each wait.",
             _at_least(0, _number), "E007", "The default is 0.25."),
     Setting("BACKEND", "django_engagelab_otp.backends.http.HTTPBackend",
-            "Dotted path of the backend the services call (see [Backends](#backends)).",
+            "Dotted path of the backend the services call (see [Backends](backends.md)).",
             _text, "E008", "The default is 'django_engagelab_otp.backends.http.HTTPBackend'."),
     Setting("DEFAULT_REGION", None,
             "Region used to read phone numbers typed without `+country` (e.g. `\"GB\"`); `None` accepts "
@@ -347,7 +348,7 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in [
     Setting("LIMITS_CACHE", "default",
             "Cache alias that holds the abuse limits' cooldowns and counts, client rates included; use a cache "
             "every process shares (Redis, memcached, the database cache) when several send, and never a file "
-            "cache (see [Where the limits live](#where-the-limits-live-use-redis-in-production)).",
+            "cache (see [Where the limits live](limits.md#where-the-limits-live-use-redis-in-production)).",
             _text, "E013"),
     Setting("RESEND_COOLDOWN", 60,
             "Seconds before one recipient may get another message of the same template (`send_otp`, "
@@ -357,14 +358,14 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in [
             "Messages one recipient may get per day (UTC), OTPs and own codes together; `0` turns the cap off.",
             _limit(_whole), "E010", _LIMIT_HINT),
     Setting("IP_RATE", "20/h",
-            "Sends (and, counted apart, verifications) per client IP through the forms given a `request`, in "
+            "Sends per client IP through the forms given a `request` (verifications are counted separately), in "
             "fixed windows as django-ratelimit writes rates (`'20/h'`: 20 an hour; `'5/10m'`, `'100/d'`); "
             "`False` turns it off.",
             _rate, "E011", _RATE_HINT),
     Setting("USER_RATE", "10/h", "The same per signed-in user; `False` turns it off.", _rate, "E011", _RATE_HINT),
     Setting("CLIENT_IP", None,
             "A callable (or its dotted path) that takes the request and returns the client's IP; `None` reads "
-            "`REMOTE_ADDR` (see \"Reverse proxies\").",
+            "`REMOTE_ADDR` (see [Reverse proxies](limits.md#reverse-proxies)).",
             _callable, "E012",
             "A function that takes the request and returns the client's IP address, or its dotted path."),
     Setting("MAX_VERIFY_ATTEMPTS", 5,
@@ -524,11 +525,11 @@ def _changed(*, setting: str, **kwargs: Any) -> None:
 setting_changed.connect(_changed, dispatch_uid="django_engagelab_otp.conf")
 
 
-# ---------------------------------------------------------------------- the README's table
+# ---------------------------------------------------------------------- the documentation's table
 
 
 def markdown_table() -> str:
-    """The settings table of the README."""
+    """The settings table of the documentation (docs/settings.md), in Markdown."""
     lines = ["| key | default | meaning |", "|---|---|---|"]
     for setting in SETTINGS.values():
         lines.append(f"| `{setting.name}` | `{setting.default!r}` | {setting.doc} |")

@@ -3,8 +3,8 @@
 This is the only place that decides, for a failure, its exception class,
 whether it is worth retrying, which form field it belongs to, whether an
 operator must act, and what an end user reads. The client, the forms, the
-simulator and the README all read it; ``python -m django_engagelab_otp.errors``
-prints it as Markdown.
+simulator and the documentation all read it (docs/errors.md shows it, written
+at build time); ``python -m django_engagelab_otp.errors`` prints it as Markdown.
 
 ``retryable`` means: the same call may be made again without risk of sending a
 second message, and may then succeed. The HTTP backend itself repeats every
@@ -217,7 +217,7 @@ def _yes(value: bool) -> str:
 
 
 def markdown_table() -> str:
-    """The table in Markdown, for the README (two tables: codes, then failures without a code)."""
+    """The table in Markdown, for the documentation (two tables: codes, then failures without a code)."""
     lines = [
         "| code | HTTP | exception | retried | form field | operator | an end user reads | meaning |",
         "|---|---|---|---|---|---|---|---|",

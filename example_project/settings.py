@@ -30,7 +30,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_engagelab_otp",
-    # Sign-in (README, "Signing people in"): a person's phone number or e-mail
+    # Sign-in (docs/signin.md): a person's phone number or e-mail
     # address is a django-otp device, which both sign-ins send their codes to.
     "django_otp",
     "django_engagelab_otp.contrib.otp",

@@ -33,7 +33,7 @@ from ..privacy import scrub
 
 
 class Exit(IntEnum):
-    """Exit codes of the ``engagelab_*`` commands (documented in the README)."""
+    """Exit codes of the ``engagelab_*`` commands (documented in docs/commands.md)."""
 
     OK = 0
     #: ``engagelab_verify``: the code is not correct; ``engagelab_templates delete``: not confirmed.

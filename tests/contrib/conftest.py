@@ -13,7 +13,7 @@ if "django_engagelab_otp.contrib.otp" not in django_settings.INSTALLED_APPS:
         "tests/contrib need their own settings: pytest tests/contrib --ds tests.contrib.settings (make test runs them)"
     )
 
-#: An ordinary number, and the simulator's magic recipients for each refusal (README, "Magic recipients").
+#: An ordinary number, and the simulator's magic recipients for each refusal (docs/testing.md, "Magic recipients").
 PHONE = "+8618701235678"
 OTHER_PHONE = "+6591234567"
 BLOCKED = "+442079460513"  # error-5013: number is on the block list

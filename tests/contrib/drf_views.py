@@ -1,4 +1,4 @@
-"""A project's own subclass, as the README shows it: sign the person in once the code is right."""
+"""A project's own subclass, as docs/signin.md shows it: sign the person in once the code is right."""
 
 from django.contrib.auth import get_user_model
 

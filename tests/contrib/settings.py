@@ -35,7 +35,7 @@ AUTHENTICATION_BACKENDS = [
 LOGIN_URL = "two_factor:login"
 LOGIN_REDIRECT_URL = "/welcome/"
 
-# The glue each flow needs (README, "Signing people in").
+# The glue each flow needs (docs/signin.md).
 TWO_FACTOR_SMS_GATEWAY = "django_engagelab_otp.contrib.two_factor.EngageLabGateway"
 TWO_FACTOR_CALL_GATEWAY = "django_engagelab_otp.contrib.two_factor.EngageLabGateway"
 ACCOUNT_ADAPTER = "django_engagelab_otp.contrib.allauth.AccountAdapter"

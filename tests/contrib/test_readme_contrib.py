@@ -1,4 +1,4 @@
-"""The README's "Signing people in" says what the integrations do: names, settings, lines of glue."""
+"""The "Signing people in" page (docs/signin.md) says what the integrations do: names, settings, lines of glue."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 from django.conf import settings
 
 from django_engagelab_otp.conf import DEFAULTS
-from tests.site.test_readme import code_blocks, section
+from tests.support.docs import code_blocks, page
 
-SIGNING_IN = section("Signing people in")
+SIGNING_IN = page("signin.md")
 
 
 def test_every_name_imported_in_the_examples_exists():

@@ -132,7 +132,7 @@ def test_outside_a_transaction_the_history_uses_the_usual_connection():
 def test_on_sqlite_the_row_goes_with_the_rollback_and_the_check_says_so(api, atomic_requests, browser):
     accept(api)
     assert browser.post("/fail/").status_code == 500
-    assert not MessageLog.objects.exists(), "what the README and W008 say"
+    assert not MessageLog.objects.exists(), "what the documentation and W008 say"
     assert "django_engagelab_otp.W008" in {message.id for message in run_checks(tags=[TAG])}
 
 

@@ -260,7 +260,7 @@ def test_example_settings_come_from_the_environment():
 
 
 def test_example_sqlite_waits_for_locks_instead_of_failing(tmp_path):
-    """README, "On SQLite": the options that keep a send and its callbacks from failing each other."""
+    """docs/callbacks.md, "On SQLite": the options that keep a send and its callbacks from failing each other."""
     code = (
         "from django.db import connection as c; c.ensure_connection(); pragma = c.cursor().execute; "
         "print(c.transaction_mode, c.settings_dict['OPTIONS']['timeout'], "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import email
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -119,8 +120,13 @@ def test_the_wheel_holds_only_the_package_and_its_metadata(built):
 
 
 def test_the_sdist_holds_what_a_rebuild_and_its_tests_need(built):
-    for name in ["LICENSE", "README.md", "setup.cfg", "pyproject.toml", "MANIFEST.in"]:
+    for name in ["LICENSE", "README.md", "CHANGELOG.md", "setup.cfg", "pyproject.toml", "MANIFEST.in", "mkdocs.yml"]:
         assert name in built["sdist_names"]
+    # The documentation's sources, which tests/site/test_docs.py reads.
+    docs = {
+        path.relative_to(built["source"]).as_posix() for path in (built["source"] / "docs").rglob("*") if path.is_file()
+    }
+    assert {"docs/index.md", "docs/hooks.py", "docs/changelog.md"} <= docs <= built["sdist_names"]
     # The test suite is shipped whole or not at all.
     tests = {name for name in built["sdist_names"] if name.startswith("tests/")}
     source_tests = {
@@ -144,6 +150,34 @@ def test_metadata(built):
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert metadata.get_payload().strip() == readme.strip()
     assert built["pkg_info"]["Version"] == metadata["Version"]
+    urls = dict(url.split(", ", 1) for url in metadata.get_all("Project-URL"))
+    assert {"Documentation", "Changelog", "Source"} <= set(urls)
+
+
+def test_twine_accepts_both_distributions(built):
+    """``twine check --strict``: the metadata PyPI reads is complete and its description renders."""
+    result = subprocess.run(
+        [sys.executable, "-m", "twine", "check", "--strict", str(built["sdist"]), str(built["wheel"])],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("PASSED") == 2, result.stdout
+
+
+def test_the_long_description_renders_as_pypi_shows_it(built):
+    """twine does not render Markdown; PyPI does, with readme_renderer: every heading and code block survives."""
+    from readme_renderer.markdown import render
+
+    description = built["metadata"].get_payload()
+    html = render(description)
+    assert html, "readme_renderer could not render the description"
+    headings = re.findall(r"^#{1,3} (.+)$", re.sub(r"```.*?```", "", description, flags=re.S), re.M)
+    assert len(headings) >= 5
+    for heading in headings:
+        assert f">{heading}<" in html, heading
+    assert html.count("<pre") == description.count("```") // 2
 
 
 def test_the_wheel_imports_on_its_own(built):

@@ -1,4 +1,4 @@
-"""Async views, written as the README's "From async views" shows (used with ``pytest.mark.urls``)."""
+"""Async views, written as docs/sending.md's "From async views" shows (used with ``pytest.mark.urls``)."""
 
 from __future__ import annotations
 
