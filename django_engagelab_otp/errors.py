@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from . import exceptions
 from .exceptions import EngageLabError, ServerError, TransportError
@@ -39,7 +40,7 @@ class ErrorCode:
     operator: bool  # an operator must act; end users read the generic text
     outcome_unknown: bool = False  # the request may have been acted on anyway
     name: str = ""  # the key of a failure without a code (see FAILURES)
-    short: str = ""  # the meaning in a word or two, for the admin's list
+    short: Any = ""  # the meaning in a word or two, for the admin's list (translatable)
 
     def exception(
         self, message: str = "", *, http_status: int | None = None, idempotent: bool = False, **kwargs: Any
@@ -85,6 +86,31 @@ WRONG_CODE = exceptions.WrongCodeError.default_user_message
 LOCKED = _("Too many wrong codes were entered for this message. Please request a new code.")
 
 
+#: The table's short meanings, named here so that makemessages puts them in the catalogs.
+SHORT_MEANINGS = (
+    gettext_noop("platform error"),
+    gettext_noop("wrong key"),
+    gettext_noop("key disabled"),
+    gettext_noop("no permission"),
+    gettext_noop("bad request"),
+    gettext_noop("bad parameters"),
+    gettext_noop("code used"),
+    gettext_noop("too frequent"),
+    gettext_noop("no template"),
+    gettext_noop("not sent"),
+    gettext_noop("invalid number"),
+    gettext_noop("unreachable"),
+    gettext_noop("blocked number"),
+    gettext_noop("content refused"),
+    gettext_noop("blocked"),
+    gettext_noop("sending problem"),
+    gettext_noop("China barred"),
+    gettext_noop("handset off"),
+    gettext_noop("unsubscribed"),
+    gettext_noop("not registered"),
+)
+
+
 def _table(text: str) -> list[ErrorCode]:
     """The rows of a table below; its header names the columns."""
     lines = text.strip().splitlines()
@@ -109,7 +135,7 @@ def _row(cells: dict[str, str]) -> ErrorCode:
         field=None if cells.get("field", "-") == "-" else cells["field"],
         user_message=texts[cells["user message"]],
         description=cells.get("meaning (the platform's)") or cells["what happened"],
-        short=cells.get("short", ""),
+        short=_(cells["short"]) if "short" in cells else "",
         operator=yes[cells["operator"]],
         outcome_unknown=yes[cells.get("unknown", "no")],
         name=cells.get("name", ""),
