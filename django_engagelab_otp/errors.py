@@ -20,7 +20,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import gettext_noop
 
 from . import exceptions
 from .exceptions import EngageLabError, ServerError, TransportError
@@ -86,28 +85,28 @@ WRONG_CODE = exceptions.WrongCodeError.default_user_message
 LOCKED = _("Too many wrong codes were entered for this message. Please request a new code.")
 
 
-#: The table's short meanings, named here so that makemessages puts them in the catalogs.
+#: The short column of the table below, named here so that makemessages puts its words in the catalogs.
 SHORT_MEANINGS = (
-    gettext_noop("platform error"),
-    gettext_noop("wrong key"),
-    gettext_noop("key disabled"),
-    gettext_noop("no permission"),
-    gettext_noop("bad request"),
-    gettext_noop("bad parameters"),
-    gettext_noop("code used"),
-    gettext_noop("too frequent"),
-    gettext_noop("no template"),
-    gettext_noop("not sent"),
-    gettext_noop("invalid number"),
-    gettext_noop("unreachable"),
-    gettext_noop("blocked number"),
-    gettext_noop("content refused"),
-    gettext_noop("blocked"),
-    gettext_noop("sending problem"),
-    gettext_noop("China barred"),
-    gettext_noop("handset off"),
-    gettext_noop("unsubscribed"),
-    gettext_noop("not registered"),
+    _("platform error"),
+    _("wrong key"),
+    _("key disabled"),
+    _("no permission"),
+    _("bad request"),
+    _("bad parameters"),
+    _("code used"),
+    _("too frequent"),
+    _("no template"),
+    _("not sent"),
+    _("invalid number"),
+    _("unreachable"),
+    _("blocked number"),
+    _("content refused"),
+    _("blocked"),
+    _("sending problem"),
+    _("China barred"),
+    _("handset off"),
+    _("unsubscribed"),
+    _("not registered"),
 )
 
 

@@ -116,7 +116,7 @@ def test_every_user_message_of_the_error_table_is_translated() -> None:
 def test_every_short_meaning_of_the_table_is_in_the_catalogs() -> None:
     """The table holds its short meanings as plain words: SHORT_MEANINGS names them for makemessages."""
     with translation.override("en"):
-        assert {str(row.short) for row in ERROR_CODES.values()} == set(SHORT_MEANINGS)
+        assert {str(row.short) for row in ERROR_CODES.values()} == {str(text) for text in SHORT_MEANINGS}
     with translation.override("de"):
         assert str(ERROR_CODES[5013].short) == "gesperrte Nummer"
 
