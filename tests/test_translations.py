@@ -141,7 +141,7 @@ def test_the_admin_list_in_german(admin_client) -> None:
     filters = " ".join(re.findall(r"<summary>\s*([^<]+?)\s*</summary>", html))
     for german in ("Zeit", "Nachrichten-ID", "Empfänger", "Art", "Kanal", "Status", "Fehler"):
         assert german in titles, titles
-    for german in ("Nach Vorlage", "Nach Endstatus", "Nach verlorene Nachrichten"):
+    for german in ("Nach Vorlage", "Nach Endstatus", "Nach Nachrichtenverlust", "Nach Erstellungszeit"):
         assert german in filters, filters
     for english in ("message id", "recipient", "channel", "final status", "lost messages"):
         assert english not in titles + filters
