@@ -1,10 +1,10 @@
-"""The example site in German and Simplified Chinese: every page, every error, with no English left.
+"""The example site in each of its languages: every page, every error, with no English left.
 
 One walk through both sign-ins (each page, each refusal a person can meet on
-the way) is taken three times: in English, then in each language the browser
-asks for with Accept-Language. A Latin-letter word of an English page must not
-appear on the same page in the other language, save names (``ALLOWED``) and
-the few words a language shares with English (``SHARED``).
+the way) is taken in English, then in each language the browser asks for
+with Accept-Language. A Latin-letter word of an English page must not appear
+on the same page in the other language, save names (``ALLOWED``) and the few
+words a language shares with English (``SHARED``).
 """
 
 from __future__ import annotations
@@ -30,10 +30,15 @@ ALLOWED = frozenset(
     {"engagelab", "otp", "sms", "whatsapp", "api", "django-engagelab-otp"}
     | {get_language_info(code)["name_local"].lower() for code, _name in LANGUAGES}
 )
-#: Words a language writes as English does (compared without case): German's own words, and the ID of Chinese UIs.
+#: Words a language writes as English does (compared without case): German's and Spanish's own words
+#: ("in", "no"), and the ID that Chinese, Japanese and Spanish pages write as English does.
 SHARED = {
     "de": frozenset({"code", "codes", "e-mail", "optional", "in", "region", "terminal"}),
     "zh-hans": frozenset({"id"}),
+    "zh-hant": frozenset({"id"}),
+    "ja": frozenset({"id"}),
+    "th": frozenset(),
+    "es": frozenset({"a", "demo", "id", "local", "no", "terminal"}),
 }
 #: Usernames: data the walk makes, not texts of the site.
 DATA = re.compile(r"\buser-[0-9a-f]{12}\b|\bmember-[a-z-]+")
@@ -91,7 +96,14 @@ def english(visitor: Any, sim: Any) -> dict[str, str]:
 
 @pytest.mark.parametrize(
     ("language", "number", "sample"),
-    [("de", 1, "Mit einem Code anmelden"), ("zh-hans", 2, "使用验证码登录")],
+    [
+        ("de", 1, "Mit einem Code anmelden"),
+        ("zh-hans", 2, "使用验证码登录"),
+        ("zh-hant", 3, "使用驗證碼登入"),
+        ("ja", 4, "確認コードでログイン"),
+        ("th", 5, "เข้าสู่ระบบด้วยรหัสยืนยัน"),
+        ("es", 6, "Iniciar sesión con un código"),
+    ],
 )
 def test_every_page_and_error_reads_in_the_language_asked_for(
     english: dict[str, str], example_site: None, sim: Any, language: str, number: int, sample: str
