@@ -39,7 +39,7 @@ class ErrorCode:
     operator: bool  # an operator must act; end users read the generic text
     outcome_unknown: bool = False  # the request may have been acted on anyway
     name: str = ""  # the key of a failure without a code (see FAILURES)
-    short: str = ""  # the meaning in a word or two, for the admin's list
+    short: Any = ""  # the meaning in a word or two, for the admin's list (translatable)
 
     def exception(
         self, message: str = "", *, http_status: int | None = None, idempotent: bool = False, **kwargs: Any
@@ -85,6 +85,31 @@ WRONG_CODE = exceptions.WrongCodeError.default_user_message
 LOCKED = _("Too many wrong codes were entered for this message. Please request a new code.")
 
 
+#: The short column of the table below, named here so that makemessages puts its words in the catalogs.
+SHORT_MEANINGS = (
+    _("platform error"),
+    _("wrong key"),
+    _("key disabled"),
+    _("no permission"),
+    _("bad request"),
+    _("bad parameters"),
+    _("code used"),
+    _("too frequent"),
+    _("no template"),
+    _("not sent"),
+    _("invalid number"),
+    _("unreachable"),
+    _("blocked number"),
+    _("content refused"),
+    _("blocked"),
+    _("sending problem"),
+    _("China barred"),
+    _("handset off"),
+    _("unsubscribed"),
+    _("not registered"),
+)
+
+
 def _table(text: str) -> list[ErrorCode]:
     """The rows of a table below; its header names the columns."""
     lines = text.strip().splitlines()
@@ -109,7 +134,7 @@ def _row(cells: dict[str, str]) -> ErrorCode:
         field=None if cells.get("field", "-") == "-" else cells["field"],
         user_message=texts[cells["user message"]],
         description=cells.get("meaning (the platform's)") or cells["what happened"],
-        short=cells.get("short", ""),
+        short=_(cells["short"]) if "short" in cells else "",
         operator=yes[cells["operator"]],
         outcome_unknown=yes[cells.get("unknown", "no")],
         name=cells.get("name", ""),

@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 from django_otp.decorators import otp_required
 
@@ -16,7 +16,7 @@ from django_engagelab_otp.privacy import mask_recipient
 from .owners import is_email
 from .signin import METHODS, SIGNED_IN
 
-SIGNED_OUT = _lazy("You are signed out.")
+SIGNED_OUT = _("You are signed out.")
 
 
 # otp_required, not login_required: an admin session (a password alone) is signed in but not verified.
@@ -27,7 +27,7 @@ def account(request: HttpRequest) -> HttpResponse:
     how = request.session.get(SIGNED_IN) or {}
     context = {
         "recipient": mask_recipient(recipient),
-        "recipient_label": _lazy("E-mail address") if is_email(recipient) else _lazy("Phone number"),
+        "recipient_label": _("E-mail address") if is_email(recipient) else _("Phone number"),
         "signed_in_with": METHODS.get(how.get("method")),
         "message_id": how.get("message_id", ""),
     }

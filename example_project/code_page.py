@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.utils.html import conditional_escape, format_html
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy as _
 
 from django_engagelab_otp.conf import otp_settings
 from django_engagelab_otp.models import MessageLog
@@ -17,16 +17,16 @@ from django_engagelab_otp.privacy import mask_recipient
 
 #: By channel, whole sentences, so that each language can order them its own way.
 SENT = {
-    "sms": _lazy("We sent a code to %(to)s by SMS."),
-    "whatsapp": _lazy("We sent a code to %(to)s on WhatsApp."),
-    "email": _lazy("We sent a code to %(to)s by e-mail."),
-    "voice": _lazy("We are calling %(to)s to read you a code."),
-    "": _lazy("We sent a code to %(to)s."),
+    "sms": _("We sent a code to %(to)s by SMS."),
+    "whatsapp": _("We sent a code to %(to)s on WhatsApp."),
+    "email": _("We sent a code to %(to)s by e-mail."),
+    "voice": _("We are calling %(to)s to read you a code."),
+    "": _("We sent a code to %(to)s."),
 }
 #: After "Send a new code".
-NEW_CODE = _lazy("A new code is on its way.")
+NEW_CODE = _("A new code is on its way.")
 #: When a sign-in's first send was refused: the refusal shows above, and the page offers a new code.
-NOT_SENT = _lazy("No code is on its way to %(to)s yet.")
+NOT_SENT = _("No code is on its way to %(to)s yet.")
 
 
 def describe(to: str, channel: str | None, *, sent: bool = True) -> dict[str, Any]:

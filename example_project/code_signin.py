@@ -17,7 +17,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -31,14 +31,14 @@ PENDING = "otp_pending"  # the code being waited for: message id, recipient, lan
 
 #: By kind of recipient (e-mail address or not): whole sentences, for translators.
 WELCOME = {
-    False: _lazy("Welcome! Your account is new: this phone number signs you in from now on."),
-    True: _lazy("Welcome! Your account is new: this e-mail address signs you in from now on."),
+    False: _("Welcome! Your account is new: this phone number signs you in from now on."),
+    True: _("Welcome! Your account is new: this e-mail address signs you in from now on."),
 }
 HAS_PASSWORD = {
-    False: _lazy("This phone number belongs to an account with a password: please sign in with your password."),
-    True: _lazy("This e-mail address belongs to an account with a password: please sign in with your password."),
+    False: _("This phone number belongs to an account with a password: please sign in with your password."),
+    True: _("This e-mail address belongs to an account with a password: please sign in with your password."),
 }
-DISABLED = _lazy("This account is disabled.")
+DISABLED = _("This account is disabled.")
 
 
 @require_http_methods(["GET", "POST"])
@@ -112,5 +112,5 @@ def _page(pending: dict[str, Any]) -> dict[str, Any]:
         **code_page.describe(pending["to"], pending.get("channel")),
         "resend_url": reverse("resend_code"),
         "restart_url": reverse("request_code"),
-        "restart_label": _lazy("Use another number or e-mail"),
+        "restart_label": _("Use another number or e-mail"),
     }

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
 from django_engagelab_otp.contrib.otp.models import EngageLabDevice
 from django_engagelab_otp.forms import WRONG_CODE, VerifyOTPForm
 
 #: When the first send of a sign-in was refused and no code has gone out since.
-NO_CODE = _lazy("No code has been sent yet. Send a new code, then type it here.")
+NO_CODE = _("No code has been sent yet. Send a new code, then type it here.")
 
 
 class DeviceCodeForm(VerifyOTPForm):

@@ -15,7 +15,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -28,7 +28,7 @@ from .signin import sign_in
 
 PENDING_USER = "password_pending_user"  # whose password was right, until their code is
 
-NO_DEVICE = _lazy("This account has no phone number or e-mail address to send a code to.")
+NO_DEVICE = _("This account has no phone number or e-mail address to send a code to.")
 
 
 @require_http_methods(["GET", "POST"])
@@ -64,7 +64,7 @@ def code(request: HttpRequest) -> HttpResponse:
         **code_page.describe(device.recipient, code_page.channel_of(device.message_id), sent=waiting),
         "resend_url": reverse("password_resend"),
         "restart_url": reverse("password_sign_in"),
-        "restart_label": _lazy("Sign in as someone else"),
+        "restart_label": _("Sign in as someone else"),
     }
     return render(request, "example/verify_code.html", context)
 

@@ -94,6 +94,19 @@ CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 LANGUAGE_CODE = env("LANGUAGE_CODE", default="en")
 TIME_ZONE = env("TIME_ZONE", default="UTC")
 USE_I18N = True
+# The languages the site is translated into (the switcher shows each in its own name).
+# LocaleMiddleware picks one from the browser's Accept-Language until the person chooses.
+LANGUAGES = [
+    ("en", "English"),
+    ("de", "German"),
+    ("es", "Spanish"),
+    ("ja", "Japanese"),
+    ("th", "Thai"),
+    ("zh-hans", "Simplified Chinese"),
+    ("zh-hant", "Traditional Chinese"),
+]
+# The site's own catalog: example_project is no installed app, so Django would not look here.
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_TZ = True
 
 STATIC_URL = "static/"

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib.auth import login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy as _
 
 from django_engagelab_otp.contrib.otp.models import EngageLabDevice
 
@@ -16,8 +16,8 @@ SIGNED_IN = "signed_in"
 
 #: What the account page says about each method: whole sentences, for translators.
 METHODS = {
-    "code": _lazy("You are signed in with a code."),
-    "password": _lazy("You are signed in with a password and a code."),
+    "code": _("You are signed in with a code."),
+    "password": _("You are signed in with a password and a code."),
 }
 
 

@@ -22,6 +22,8 @@ urlpatterns = [
     path("sign-out/", account.sign_out, name="sign_out"),
     path("admin/", admin.site.urls),
     path("engagelab/", include("django_engagelab_otp.urls")),
+    # The language switcher's form posts to Django's set_language view.
+    path("i18n/", include("django.conf.urls.i18n")),
     # Browsers ask for /favicon.ico on every page, the admin's included.
     path("favicon.ico", RedirectView.as_view(url=static("example/favicon.svg"), permanent=True)),
 ]

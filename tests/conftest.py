@@ -6,6 +6,7 @@ import responses as responses_lib
 import respx
 from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
+from django.utils import translation
 
 from django_engagelab_otp.signals import message_failed, message_sent, otp_verified
 from tests.support.browser import chromium_browser
@@ -82,6 +83,13 @@ def _fresh_limits():
     for cache in caches.all():
         if isinstance(cache, LocMemCache):
             cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _no_language_left():
+    """Every test ends in the default language: LocaleMiddleware leaves a request's active in the thread."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture

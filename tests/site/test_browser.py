@@ -23,6 +23,7 @@ BLOCKED = "+44 20 7946 0513"  # the simulator's magic recipient for 5013
 CALLBACK_WAIT = 30  # seconds for the simulator's callbacks to reach the site
 SIGNED_OUT_NAV = ["Sign in with a code", "Sign in with a password", "Message history"]
 SIGNED_IN_NAV = ["Account", "Sign out", "Message history"]
+SWITCHER = "footer .language label, footer .language select, footer .language button"
 
 pytestmark = pytest.mark.browser
 
@@ -49,6 +50,7 @@ def test_browser_walks_both_sign_ins(chromium, demo):
     find_both_verified_in_the_history(page, demo, [first, second])
     context.close()
     look_on_a_phone(chromium, demo, problems)
+    switch_to_german(chromium, demo, problems)
 
     assert not problems, problems
     # Ctrl-C stops both servers cleanly.
@@ -196,6 +198,26 @@ def look_on_a_phone(chromium, demo, problems):
             page.goto(demo.site + "sign-in/password/")
             fits(page, "14-phone-sign-in-with-a-password")
         phone.close()
+
+
+def switch_to_german(chromium, demo, problems):
+    """The footer's switcher, on a screen and on a phone: label, list and button on one line; then German pages."""
+    for width, height in ((1280, 860), (390, 780)):
+        context = chromium.new_context(viewport={"width": width, "height": height}, is_mobile=width < 500)
+        page = context.new_page()
+        problems += watch(page)
+        page.goto(demo.site + "sign-in/password/")
+        boxes = [item.bounding_box() for item in page.locator(SWITCHER).all()]
+        middles = [box["y"] + box["height"] / 2 for box in boxes]
+        assert len(middles) == 3 and max(middles) - min(middles) < 4, f"the switcher at {width} px is not one line"
+        page.select_option("footer select[name=language]", "de")
+        page.click("footer .language button")
+        page.wait_for_url(demo.site + "sign-in/password/")
+        assert page.locator("html").get_attribute("lang") == "de"
+        assert page.title().startswith("Mit einem Passwort anmelden")
+        assert page.locator("footer select[name=language]").input_value() == "de"
+        fits(page, f"17-german-at-{width}")
+        context.close()
 
 
 def fits(page, name):

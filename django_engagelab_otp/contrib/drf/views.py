@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
@@ -37,17 +38,19 @@ from .serializers import (
 )
 
 _REFUSALS = {
-    400: OpenApiResponse(FieldErrorsSerializer, "Refused: messages keyed by the request's field names."),
-    415: OpenApiResponse(DetailSerializer, "The body is neither JSON nor a form."),
-    429: OpenApiResponse(DetailSerializer, "Too many codes or attempts; Retry-After says how long to wait, if known."),
-    503: OpenApiResponse(DetailSerializer, "The message service is unavailable; try again later."),
+    400: OpenApiResponse(FieldErrorsSerializer, _("Refused: messages keyed by the request's field names.")),
+    415: OpenApiResponse(DetailSerializer, _("The body is neither JSON nor a form.")),
+    429: OpenApiResponse(
+        DetailSerializer, _("Too many codes or attempts; Retry-After says how long to wait, if known.")
+    ),
+    503: OpenApiResponse(DetailSerializer, _("The message service is unavailable; try again later.")),
 }
 _RETRY_AFTER = OpenApiParameter(
     "Retry-After",
     OpenApiTypes.INT,
     OpenApiParameter.HEADER,
     response=[429],
-    description="Seconds to wait before asking again (this site's own limits).",
+    description=_("Seconds to wait before asking again (this site's own limits)."),
 )
 
 
