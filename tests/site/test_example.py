@@ -8,7 +8,6 @@ import re
 import socket
 import sqlite3
 import subprocess
-import sys
 import urllib.request
 
 import pytest
@@ -16,18 +15,18 @@ from django.conf import global_settings
 from django.contrib.auth.hashers import check_password
 from django.test import override_settings
 
+from django_engagelab_otp.demo.code_signin import PENDING
+from django_engagelab_otp.demo.launcher import MEMBER_PASSWORD, MEMBER_PHONE, MEMBER_USERNAME
 from django_engagelab_otp.errors import ERROR_CODES
 from django_engagelab_otp.exceptions import UNAVAILABLE, wrong_code_message
 from django_engagelab_otp.models import MessageLog
-from example_project.code_signin import PENDING
-from example_project.demo import MEMBER_PASSWORD, MEMBER_PHONE, MEMBER_USERNAME
 from tests.support import answers
 from tests.support.constants import API, PHONE, ROOT
-from tests.support.demo import DemoRun, free_port
+from tests.support.demo import DEMO, MANAGE, DemoRun, free_port
 from tests.support.pages import alert, escaped, field_errors, page
 from tests.support.settings import configure
 
-EXAMPLE = ROOT / "example_project"
+EXAMPLE = ROOT / "django_engagelab_otp" / "demo"
 MASKED = "+86 187****5678"
 
 pytestmark = [
@@ -214,7 +213,7 @@ def example_env(**extra):
 
 def manage(*args, **env):
     return subprocess.run(
-        [sys.executable, str(EXAMPLE / "manage.py"), *args],
+        [*MANAGE, *args],
         env=example_env(**env),
         cwd=ROOT,
         capture_output=True,
@@ -281,7 +280,7 @@ def test_production_mode_without_secret_key_is_one_line():
     assert "Traceback" not in result.stderr
 
 
-# ------------------------------------------------------------------ demo.py (what `make demo` runs)
+# ------------------------------------------------------------------ the demo (what `make demo` runs)
 
 
 def test_demo_refuses_a_busy_port_in_one_line(tmp_path):
@@ -290,7 +289,7 @@ def test_demo_refuses_a_busy_port_in_one_line(tmp_path):
         busy.listen()
         port = busy.getsockname()[1]
         result = subprocess.run(
-            [sys.executable, str(EXAMPLE / "demo.py"), "--port", str(port), "--database", str(tmp_path / "d.sqlite3")],
+            [*DEMO, "--port", str(port), "--database", str(tmp_path / "d.sqlite3")],
             capture_output=True,
             text=True,
             timeout=60,
@@ -298,7 +297,7 @@ def test_demo_refuses_a_busy_port_in_one_line(tmp_path):
     assert result.returncode == 1
     assert result.stderr.strip() == (
         f"demo: port {port} on 127.0.0.1 is in use; stop what listens there or choose another port "
-        "(see `python example_project/demo.py --help`)."
+        "(see `python -m django_engagelab_otp.demo --help`)."
     )
     assert not (tmp_path / "d.sqlite3").exists()
 
@@ -309,7 +308,7 @@ def test_demo_takes_its_ports_from_the_environment(tmp_path):
         busy.listen()
         port = busy.getsockname()[1]
         result = subprocess.run(
-            [sys.executable, str(EXAMPLE / "demo.py")],
+            DEMO,
             env={
                 **example_env(),
                 "DEMO_PORT": str(port),
@@ -327,7 +326,7 @@ def test_demo_takes_its_ports_from_the_environment(tmp_path):
 
 def test_demo_refuses_a_wrong_port_variable_in_one_line():
     result = subprocess.run(
-        [sys.executable, str(EXAMPLE / "demo.py")],
+        DEMO,
         env={**example_env(), "DEMO_PORT": "80000"},
         capture_output=True,
         text=True,
