@@ -1,4 +1,4 @@
-"""The example project: its code pages show sends, verifications and every error family; its settings and demo.
+"""The demo site: its code pages show sends, verifications and every error family; its settings and launcher.
 
 The sign-ins themselves (who is signed in, as whom, and every refusal on the
 way) are in ``test_signin_code.py`` and ``test_signin_password.py``.
@@ -8,6 +8,7 @@ import re
 import socket
 import sqlite3
 import subprocess
+import time
 import urllib.request
 
 import pytest
@@ -22,7 +23,7 @@ from django_engagelab_otp.exceptions import UNAVAILABLE, wrong_code_message
 from django_engagelab_otp.models import MessageLog
 from tests.support import answers
 from tests.support.constants import API, PHONE, ROOT
-from tests.support.demo import DEMO, MANAGE, DemoRun, free_port
+from tests.support.demo import DEMO, MANAGE, READY, DemoRun, free_port
 from tests.support.pages import alert, escaped, field_errors, page
 from tests.support.settings import configure
 
@@ -344,6 +345,8 @@ def test_demo_serves_then_stops_cleanly_and_twice_keeps_one_admin_and_one_member
         run = DemoRun(database)
         try:
             run.wait_ready()
+            time.sleep(1)  # anything the servers still had to say would show by now
+            assert run.output.rstrip().endswith(READY), f"the instructions come last:\n{run.output}"
             with urllib.request.urlopen(run.site, timeout=10) as answer:
                 assert answer.status == 200
             assert f"Open http://127.0.0.1:{run.port}/" in run.output and "admin / admin" in run.output
