@@ -56,7 +56,7 @@ MEMBER_USERNAME, MEMBER_PASSWORD, MEMBER_PHONE = "ada", "lovelace", "+6591234567
 TEMPLATE_ID = "demo-otp"
 CACHE_TABLE = "engagelab_demo_cache"
 
-#: Run by `manage.py shell` before the site starts: the demo's accounts exist and work, however often it runs.
+#: The demo's accounts exist and work, however often it runs (a database given with --database is kept).
 ACCOUNTS = f"""
 from django.contrib.auth import get_user_model
 from django_engagelab_otp.contrib.otp.models import EngageLabDevice
@@ -260,15 +260,18 @@ def environment(options: argparse.Namespace, database: Path) -> dict[str, str]:
     }
 
 
+#: Run by `manage.py shell` before the site starts, in one process: Django starts once, not once per step.
+PREPARE = f"""
+from django.core.management import call_command
+
+call_command("migrate", interactive=False, verbosity=0)
+call_command("createcachetable")
+{ACCOUNTS}"""
+
+
 def prepare_database(env: dict[str, str], cwd: Path) -> None:
     """Migrate and make the cache's table, then make sure the admin and the member with a phone exist (idempotent)."""
-    run_manage(["migrate", "--noinput", "--verbosity", "0"], env, cwd)
-    run_manage(["createcachetable"], env, cwd)
-    run_manage(["shell", "--command", ACCOUNTS], env, cwd)
-
-
-def run_manage(args: list[str], env: dict[str, str], cwd: Path) -> None:
-    process = start(_manage(*args), env, cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    process = start(_manage("shell", "--command", PREPARE), env, cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     while True:
         try:
             output, _ = process.communicate(timeout=POLL)
@@ -281,7 +284,7 @@ def run_manage(args: list[str], env: dict[str, str], cwd: Path) -> None:
     STOP.check()  # a stop that came as the command ended explains its failure, if it failed
     if process.returncode != 0:
         detail = output.strip().splitlines()
-        raise DemoError(f"`manage.py {args[0]}` failed: {detail[-1] if detail else process.returncode}")
+        raise DemoError(f"preparing the database failed: {detail[-1] if detail else process.returncode}")
 
 
 def start(command: list[str], env: dict[str, str], cwd: Path, **options: Any) -> subprocess.Popen:
