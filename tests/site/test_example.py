@@ -223,7 +223,7 @@ def manage(*args, **env):
     )
 
 
-def test_example_project_passes_system_checks():
+def test_demo_site_passes_system_checks():
     result = manage(
         "check",
         "--fail-level",

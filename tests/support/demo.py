@@ -129,7 +129,7 @@ class DemoRun:
             return json.load(answer)
 
     def shell(self, code: str) -> str:
-        """Run Python in the example project on this demo's database (``manage.py shell -c``); its output."""
+        """Run Python in the demo site on this demo's database (``manage.py shell -c``); its output."""
         env = clean_environment()
         env.update(DJANGO_SETTINGS_MODULE="django_engagelab_otp.demo.settings", DATABASE_URL=f"sqlite:///{self.database}")
         result = subprocess.run(
