@@ -63,8 +63,9 @@ def venv(tmp_path_factory) -> dict:
 
 
 def test_the_demo_runs_from_the_installed_wheel(venv, tmp_path, capsys):
-    python, here = venv["python"], tmp_path / "here"
+    python, here, temporary = venv["python"], tmp_path / "here", tmp_path / "tmp"
     here.mkdir()
+    temporary.mkdir()
     env = {k: v for k, v in clean_environment().items() if k != "PYTHONPATH"}
     code = "import django_engagelab_otp as p, sysconfig; print(p.__file__, sysconfig.get_path('purelib'))"
     where = subprocess.run(
@@ -87,7 +88,7 @@ def test_the_demo_runs_from_the_installed_wheel(venv, tmp_path, capsys):
 
     extra_install = pip_install(python, f"{venv['wheel']}[demo]")
     installed = files_under(package.parent)
-    demo = DemoRun(None, python=python, cwd=here)
+    demo = DemoRun(None, python=python, cwd=here, variables={"TMPDIR": str(temporary)})
     try:
         first_page = demo.first_page()
         demo.wait_ready()
@@ -98,6 +99,8 @@ def test_the_demo_runs_from_the_installed_wheel(venv, tmp_path, capsys):
             )
         assert first_page < READY_WITHIN, f"the home page took {first_page:.1f} s\n{demo.output}"
         assert demo.output.rstrip().endswith(READY), "the instructions come last"
+        (workdir,) = temporary.glob("engagelab-demo-*")
+        assert (workdir / "db.sqlite3").is_file(), "the database is in the demo's temporary directory"
         message_id = Visitor(demo).request_and_verify("+8618701235678")
         assert message_id
         os.kill(demo.process.pid, signal.SIGTERM)
@@ -105,4 +108,5 @@ def test_the_demo_runs_from_the_installed_wheel(venv, tmp_path, capsys):
     finally:
         demo.stop()
     assert not any(here.iterdir()), "nothing is written into the current directory"
+    assert not workdir.exists(), "the temporary directory goes with the demo"
     assert files_under(package.parent) == installed, "nothing is written into site-packages"

@@ -44,7 +44,8 @@ class DemoRun:
 
     With ``python``, the demo installed in that interpreter runs from ``cwd``
     as a person starts it: the ports from the environment, and the temporary
-    database of its own (``database`` is then ``None``).
+    database of its own (``database`` is then ``None``). ``variables`` are
+    added to its environment.
     """
 
     def __init__(
@@ -54,6 +55,7 @@ class DemoRun:
         via_make: bool = False,
         python: Path | None = None,
         cwd: Path = ROOT,
+        variables: dict[str, str] | None = None,
     ) -> None:
         self.database = database
         self.port, self.simulator_port = free_port(), free_port()
@@ -63,6 +65,7 @@ class DemoRun:
         self.tag = uuid.uuid4().hex
         env = clean_environment()
         env[TAG] = self.tag
+        env.update(variables or {})
         if via_make:
             # `make demo` as a person types it, the ports and the database given the way make passes them on.
             env.update(DEMO_PORT=str(self.port), SIMULATOR_PORT=str(self.simulator_port), DEMO_DATABASE=str(database))
