@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -115,3 +118,28 @@ def test_the_graph_was_read():
     assert f"{NAME}.history.sends" in GRAPH[f"{NAME}.services"]
     assert f"{NAME}.services" in GRAPH[f"{NAME}.tasks.runner"]
     assert f"{NAME}.history.batches" in GRAPH[f"{NAME}.bulk.run"]
+
+
+def test_nothing_in_the_package_imports_the_demo():
+    """The demo site is the top layer: an application that imports the app never loads it."""
+    demo = f"{NAME}.demo"
+    assert f"{NAME}.demo.launcher" in GRAPH, "the demo's modules were read"
+    offenders = [module for module in GRAPH if not module.startswith(demo) and reaches(module, demo)]
+    assert not offenders, f"{offenders} reach {demo}"
+
+
+def test_importing_the_app_loads_no_demo_module():
+    code = (
+        "import sys, django; django.setup(); import django_engagelab_otp, django_engagelab_otp.urls;"
+        "print(sorted(name for name in sys.modules if name.startswith('django_engagelab_otp.demo')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"},
+        cwd=PACKAGE.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["[]"]

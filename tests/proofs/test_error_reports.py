@@ -53,11 +53,11 @@ from django_engagelab_otp import (
     verify_otp,
 )
 from django_engagelab_otp.backends import get_backend
+from django_engagelab_otp.demo import settings as example_settings
 from django_engagelab_otp.forms import SendOTPForm, VerifyOTPForm
 from django_engagelab_otp.history import callbacks
 from django_engagelab_otp.models import MessageLog
 from django_engagelab_otp.signing import callback_id
-from example_project import settings as example_settings
 from tests.support.aio import run
 from tests.support.proof import figure
 from tests.support.settings import configure
@@ -151,7 +151,7 @@ def sim(make_engagelab_simulator, settings):
 @pytest.fixture
 def site(settings, sim) -> Client:
     """The example project (its pages and the callback URL), answering failures with Django's 500."""
-    settings.ROOT_URLCONF = "example_project.urls"
+    settings.ROOT_URLCONF = "django_engagelab_otp.demo.urls"
     settings.TEMPLATES = example_settings.TEMPLATES
     settings.STATICFILES_DIRS = example_settings.STATICFILES_DIRS
     return Client(raise_request_exception=False, HTTP_ACCEPT="text/html")

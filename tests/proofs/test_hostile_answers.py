@@ -41,10 +41,10 @@ from hypothesis import strategies as st
 from django_engagelab_otp import send_otp, verify_otp
 from django_engagelab_otp.backends.base import SendResult, VerifyResult
 from django_engagelab_otp.backends.http import HTTPBackend
+from django_engagelab_otp.demo import settings as example_settings
 from django_engagelab_otp.exceptions import EngageLabError
 from django_engagelab_otp.forms import SendOTPForm
 from django_engagelab_otp.models import MessageEvent, MessageLog
-from example_project import settings as example_settings
 from tests.support.constants import API, PHONE
 from tests.support.local_http import LocalServer
 from tests.support.proof import figure
@@ -139,7 +139,7 @@ ENTRIES: dict[str, Callable[[Client], Any]] = {"send_otp": _send_otp, "SendOTPFo
 @pytest.fixture
 def site(settings) -> Client:
     """The example project's pages, answering a failure with a 500 page rather than raising it."""
-    settings.ROOT_URLCONF = "example_project.urls"
+    settings.ROOT_URLCONF = "django_engagelab_otp.demo.urls"
     settings.TEMPLATES = example_settings.TEMPLATES
     settings.STATICFILES_DIRS = example_settings.STATICFILES_DIRS
     return Client(raise_request_exception=False)

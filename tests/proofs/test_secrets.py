@@ -34,13 +34,13 @@ from django.urls import reverse
 from django_engagelab_otp import send_code, send_custom_message, send_otp, signals, verify_otp
 from django_engagelab_otp.backends import get_backend
 from django_engagelab_otp.conf import otp_settings
+from django_engagelab_otp.demo import settings as example_settings
 from django_engagelab_otp.exceptions import EngageLabError, VerificationLockedError
 from django_engagelab_otp.forms import SendOTPForm, VerifyOTPForm
 from django_engagelab_otp.models import MessageEvent, MessageLog
 from django_engagelab_otp.signing import callback_id
 from django_engagelab_otp.simulator.magic import by_name
 from django_engagelab_otp.webhooks.parsing import parse_body
-from example_project import settings as example_settings
 from tests.support.local_http import LocalServer
 from tests.support.proof import figure, run_command
 from tests.support.settings import configure
@@ -417,7 +417,7 @@ def walk(make_engagelab_simulator, settings, client, admin_client):
         WEBHOOK_AUTHORIZATION=AUTHORIZATION,
     )
     # The example project's pages, admin and callback URL.
-    settings.ROOT_URLCONF = "example_project.urls"
+    settings.ROOT_URLCONF = "django_engagelab_otp.demo.urls"
     settings.TEMPLATES = example_settings.TEMPLATES
     settings.STATICFILES_DIRS = example_settings.STATICFILES_DIRS
     return Walk(Evidence(), sim, settings, client, admin_client)

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from django.test import Client, override_settings
 
-from example_project import settings as example_settings
-from example_project.demo import MEMBER_PASSWORD, MEMBER_PHONE, MEMBER_USERNAME
+from django_engagelab_otp.demo import settings as example_settings
+from django_engagelab_otp.demo.launcher import MEMBER_PASSWORD, MEMBER_PHONE, MEMBER_USERNAME
 
 #: What the example's pages need of its settings (the suite's settings give the rest).
 EXAMPLE_SETTINGS = (

@@ -1,6 +1,6 @@
 """A real browser walks the demo: both sign-ins, then each code verified in the admin's history.
 
-``example_project/demo.py`` (what ``make demo`` runs) starts the simulator and
+``python -m django_engagelab_otp.demo`` (what ``make demo`` runs) starts the simulator and
 the example site on free ports; Chromium drives the pages as a person would,
 reads each code where the person would (the demo's terminal, through the
 simulator), and saves a screenshot of each page under ``tests/artifacts/``:
@@ -12,9 +12,9 @@ import time
 
 import pytest
 
+from django_engagelab_otp.demo.launcher import MEMBER_PASSWORD, MEMBER_PHONE, MEMBER_USERNAME
 from django_engagelab_otp.errors import ERROR_CODES
 from django_engagelab_otp.exceptions import wrong_code_message
-from example_project.demo import MEMBER_PASSWORD, MEMBER_PHONE, MEMBER_USERNAME
 from tests.support.browser import shot
 from tests.support.constants import PHONE
 from tests.support.demo import DemoRun

@@ -1,6 +1,6 @@
 """Every way of stopping ``make demo`` stops both servers, frees both ports and prints no traceback.
 
-Real processes, real signals: ``example_project/demo.py`` runs on free ports
+Real processes, real signals: ``python -m django_engagelab_otp.demo`` runs on free ports
 in a process group of its own (as a shell runs ``make demo``); each test
 stops it one way, then looks in ``/proc`` for the servers it had started.
 """
@@ -17,17 +17,13 @@ from collections.abc import Callable
 import pytest
 
 from tests.support.constants import ROOT
-from tests.support.demo import DemoRun
-from tests.support.processes import descendants, port_free, still_running
+from tests.support.demo import EXIT_TIMEOUT, DemoRun, assert_stopped
+from tests.support.processes import descendants
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc; the hard-kill guard is Linux's"),
 ]
-
-EXIT_TIMEOUT = 30  # seconds for the demo to stop
-ORPHAN_TIMEOUT = 10  # seconds for its servers to be gone once it has
-
 
 STOPPING = "Stopping the site and the simulator"
 
@@ -79,22 +75,6 @@ WAYS: dict[str, Callable[[DemoRun], None]] = {
 }
 
 
-def assert_stopped(demo: DemoRun, *, clean: bool) -> None:
-    status = demo.process.wait(EXIT_TIMEOUT)
-    left = still_running(demo.processes, ORPHAN_TIMEOUT)
-    assert not left, f"left running: {left}\n{demo.output}"
-    # A killed process's sockets are closed by the kernel a moment after it is gone from /proc.
-    deadline = time.monotonic() + ORPHAN_TIMEOUT
-    while not (port_free(demo.port) and port_free(demo.simulator_port)) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert port_free(demo.port) and port_free(demo.simulator_port), "a port is still held"
-    demo.finish_reading()
-    assert "Traceback" not in demo.output and "KeyboardInterrupt" not in demo.output, demo.output
-    if clean:
-        assert status == 0, f"exit status {status}\n{demo.output}"
-        assert demo.output.rstrip().endswith("Stopped."), demo.output
-
-
 @pytest.mark.parametrize("way", WAYS)
 def test_every_way_of_stopping_the_demo_stops_both_servers(tmp_path, way):
     demo = DemoRun(tmp_path / "demo.sqlite3")
@@ -117,7 +97,7 @@ def test_stopping_the_demo_while_it_starts(tmp_path, way):
         migrating = False
         while not migrating and time.monotonic() < deadline:
             time.sleep(0.01)
-            migrating = "Preparing the example database" in demo.output and bool(descendants(demo.process.pid))
+            migrating = "Preparing the demo database" in demo.output and bool(descendants(demo.process.pid))
         assert migrating, demo.output
         WAYS[way](demo)
         assert_stopped(demo, clean=way != "sigkill-script")

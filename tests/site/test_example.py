@@ -1,4 +1,4 @@
-"""The example project: its code pages show sends, verifications and every error family; its settings and demo.
+"""The demo site: its code pages show sends, verifications and every error family; its settings and launcher.
 
 The sign-ins themselves (who is signed in, as whom, and every refusal on the
 way) are in ``test_signin_code.py`` and ``test_signin_password.py``.
@@ -8,7 +8,7 @@ import re
 import socket
 import sqlite3
 import subprocess
-import sys
+import time
 import urllib.request
 
 import pytest
@@ -16,18 +16,18 @@ from django.conf import global_settings
 from django.contrib.auth.hashers import check_password
 from django.test import override_settings
 
+from django_engagelab_otp.demo.code_signin import PENDING
+from django_engagelab_otp.demo.launcher import MEMBER_PASSWORD, MEMBER_PHONE, MEMBER_USERNAME
 from django_engagelab_otp.errors import ERROR_CODES
 from django_engagelab_otp.exceptions import UNAVAILABLE, wrong_code_message
 from django_engagelab_otp.models import MessageLog
-from example_project.code_signin import PENDING
-from example_project.demo import MEMBER_PASSWORD, MEMBER_PHONE, MEMBER_USERNAME
 from tests.support import answers
 from tests.support.constants import API, PHONE, ROOT
-from tests.support.demo import DemoRun, free_port
+from tests.support.demo import DEMO, MANAGE, READY, DemoRun, free_port
 from tests.support.pages import alert, escaped, field_errors, page
 from tests.support.settings import configure
 
-EXAMPLE = ROOT / "example_project"
+EXAMPLE = ROOT / "django_engagelab_otp" / "demo"
 MASKED = "+86 187****5678"
 
 pytestmark = [
@@ -214,7 +214,7 @@ def example_env(**extra):
 
 def manage(*args, **env):
     return subprocess.run(
-        [sys.executable, str(EXAMPLE / "manage.py"), *args],
+        [*MANAGE, *args],
         env=example_env(**env),
         cwd=ROOT,
         capture_output=True,
@@ -223,7 +223,7 @@ def manage(*args, **env):
     )
 
 
-def test_example_project_passes_system_checks():
+def test_demo_site_passes_system_checks():
     result = manage(
         "check",
         "--fail-level",
@@ -281,7 +281,7 @@ def test_production_mode_without_secret_key_is_one_line():
     assert "Traceback" not in result.stderr
 
 
-# ------------------------------------------------------------------ demo.py (what `make demo` runs)
+# ------------------------------------------------------------------ the demo (what `make demo` runs)
 
 
 def test_demo_refuses_a_busy_port_in_one_line(tmp_path):
@@ -290,7 +290,7 @@ def test_demo_refuses_a_busy_port_in_one_line(tmp_path):
         busy.listen()
         port = busy.getsockname()[1]
         result = subprocess.run(
-            [sys.executable, str(EXAMPLE / "demo.py"), "--port", str(port), "--database", str(tmp_path / "d.sqlite3")],
+            [*DEMO, "--port", str(port), "--database", str(tmp_path / "d.sqlite3")],
             capture_output=True,
             text=True,
             timeout=60,
@@ -298,7 +298,7 @@ def test_demo_refuses_a_busy_port_in_one_line(tmp_path):
     assert result.returncode == 1
     assert result.stderr.strip() == (
         f"demo: port {port} on 127.0.0.1 is in use; stop what listens there or choose another port "
-        "(see `python example_project/demo.py --help`)."
+        "(see `python -m django_engagelab_otp.demo --help`)."
     )
     assert not (tmp_path / "d.sqlite3").exists()
 
@@ -309,7 +309,7 @@ def test_demo_takes_its_ports_from_the_environment(tmp_path):
         busy.listen()
         port = busy.getsockname()[1]
         result = subprocess.run(
-            [sys.executable, str(EXAMPLE / "demo.py")],
+            DEMO,
             env={
                 **example_env(),
                 "DEMO_PORT": str(port),
@@ -327,7 +327,7 @@ def test_demo_takes_its_ports_from_the_environment(tmp_path):
 
 def test_demo_refuses_a_wrong_port_variable_in_one_line():
     result = subprocess.run(
-        [sys.executable, str(EXAMPLE / "demo.py")],
+        DEMO,
         env={**example_env(), "DEMO_PORT": "80000"},
         capture_output=True,
         text=True,
@@ -345,6 +345,8 @@ def test_demo_serves_then_stops_cleanly_and_twice_keeps_one_admin_and_one_member
         run = DemoRun(database)
         try:
             run.wait_ready()
+            time.sleep(1)  # anything the servers still had to say would show by now
+            assert run.output.rstrip().endswith(READY), f"the instructions come last:\n{run.output}"
             with urllib.request.urlopen(run.site, timeout=10) as answer:
                 assert answer.status == 200
             assert f"Open http://127.0.0.1:{run.port}/" in run.output and "admin / admin" in run.output

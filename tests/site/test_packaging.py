@@ -9,9 +9,7 @@ its own of each kind.
 from __future__ import annotations
 
 import email
-import os
 import re
-import shutil
 import subprocess
 import sys
 import tarfile
@@ -21,6 +19,7 @@ from pathlib import Path
 import pytest
 
 import django_engagelab_otp
+from tests.support.building import build, copy_checkout
 from tests.support.constants import ROOT
 
 PACKAGE = "django_engagelab_otp"
@@ -34,12 +33,6 @@ PROBES = {
     "locale/xx/LC_MESSAGES/django.mo": b"\xde\x12\x04\x95\x00\x00\x00\x00",
 }
 
-#: Never part of a distribution.
-IGNORE = shutil.ignore_patterns(
-    ".git", ".venv*", "build", "dist", "*.egg-info", "__pycache__", "*.py[cod]", ".*_cache", "node_modules", "artifacts"
-)
-
-
 def package_files(root: Path) -> set[str]:
     """Every file of the package under ``root``, relative to ``root``, as archives name them."""
     return {
@@ -52,22 +45,13 @@ def package_files(root: Path) -> set[str]:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> dict:
     base = tmp_path_factory.mktemp("packaging")
-    source, out = base / "src", base / "dist"
-    shutil.copytree(ROOT, source, ignore=IGNORE)
+    source, out = copy_checkout(base / "src"), base / "dist"
     for name, content in PROBES.items():
         path = source / PACKAGE / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content)
-    # --no-isolation: the build tools of the test environment, no download. The
-    # wheel is built from the sdist, so the sdist must be complete for it to be.
-    result = subprocess.run(
-        [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(source)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "PIP_NO_INPUT": "1"},
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    # The wheel is built from the sdist, so the sdist must be complete for it to be.
+    build(source, out)
     (wheel,) = out.glob("*.whl")
     (sdist,) = out.glob("*.tar.gz")
     with tarfile.open(sdist) as archive:
@@ -105,6 +89,10 @@ def test_every_package_file_is_shipped(built, archive):
         f"{PACKAGE}/migrations/__init__.py",
         f"{PACKAGE}/migrations/0001_initial.py",
         f"{PACKAGE}/management/commands/engagelab_send.py",
+        # The demo site (python -m django_engagelab_otp.demo), with its pages and styles.
+        f"{PACKAGE}/demo/__main__.py",
+        f"{PACKAGE}/demo/templates/example/base.html",
+        f"{PACKAGE}/demo/static/example/site.css",
         *(f"{PACKAGE}/{probe}" for probe in PROBES),
     ]:
         assert name in expected
@@ -135,7 +123,7 @@ def test_the_sdist_holds_what_a_rebuild_and_its_tests_need(built):
         if "__pycache__" not in path.parts
     }
     assert tests >= source_tests
-    assert not any(name.startswith(("example_project/", "bench/", ".venv")) for name in built["sdist_names"])
+    assert not any(name.startswith(("bench/", ".venv")) for name in built["sdist_names"])
 
 
 def test_metadata(built):

@@ -7,11 +7,11 @@ from django.contrib.auth import get_user_model
 
 from django_engagelab_otp.conf import otp_settings
 from django_engagelab_otp.contrib.otp.models import EngageLabDevice
+from django_engagelab_otp.demo.code_signin import HAS_PASSWORD, WELCOME
+from django_engagelab_otp.demo.launcher import MEMBER_PHONE
 from django_engagelab_otp.errors import ERROR_CODES, FAILURES
 from django_engagelab_otp.exceptions import wrong_code_message
 from django_engagelab_otp.simulator.magic import by_name
-from example_project.code_signin import HAS_PASSWORD, WELCOME
-from example_project.demo import MEMBER_PHONE
 from tests.support.constants import PHONE
 from tests.support.pages import alert, escaped, field_errors, page
 

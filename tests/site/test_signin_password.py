@@ -7,13 +7,13 @@ import pytest
 
 from django_engagelab_otp.conf import otp_settings
 from django_engagelab_otp.contrib.otp.models import EngageLabDevice
+from django_engagelab_otp.demo.forms import NO_CODE
+from django_engagelab_otp.demo.launcher import MEMBER_PASSWORD, MEMBER_PHONE, MEMBER_USERNAME
+from django_engagelab_otp.demo.password_signin import NO_DEVICE
 from django_engagelab_otp.errors import ERROR_CODES, FAILURES, TROUBLE, UNAVAILABLE
 from django_engagelab_otp.exceptions import wrong_code_message
 from django_engagelab_otp.models import MessageLog
 from django_engagelab_otp.simulator.magic import by_name
-from example_project.demo import MEMBER_PASSWORD, MEMBER_PHONE, MEMBER_USERNAME
-from example_project.forms import NO_CODE
-from example_project.password_signin import NO_DEVICE
 from tests.support.pages import alert, escaped, field_errors, page
 
 pytestmark = pytest.mark.django_db

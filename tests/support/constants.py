@@ -8,5 +8,5 @@ API = "https://otp.api.engagelab.test/v1/"
 #: A valid mobile number in E.164 (China Mobile), the recipient of most tests.
 PHONE = "+8618701235678"
 
-#: The checkout: where README.md, docs/, the Makefile and the example project are.
+#: The checkout: where README.md, docs/ and the Makefile are.
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,4 +1,4 @@
-"""Runs ``example_project/demo.py`` (what ``make demo`` runs) on free ports, for the demo and browser tests."""
+"""Runs ``python -m django_engagelab_otp.demo`` (what ``make demo`` runs) on free ports, for the demo tests."""
 
 from __future__ import annotations
 
@@ -16,12 +16,15 @@ import uuid
 from pathlib import Path
 
 from tests.support.constants import ROOT
-from tests.support.processes import kill_all, tagged
+from tests.support.processes import kill_all, port_free, still_running, tagged
 
-DEMO = ROOT / "example_project" / "demo.py"
-MANAGE = ROOT / "example_project" / "manage.py"
+#: The demo and its manage.py, as commands: run as modules, the way an installed package runs them.
+DEMO = [sys.executable, "-m", "django_engagelab_otp.demo"]
+MANAGE = [sys.executable, "-m", "django_engagelab_otp.demo.manage"]
 READY = "Press Ctrl-C to stop."
 TAG = "DEMO_TEST_RUN"  # the environment variable that marks a run's processes
+EXIT_TIMEOUT = 30  # seconds for the demo to stop
+ORPHAN_TIMEOUT = 10  # seconds for its servers to be gone once it has
 
 
 def free_port() -> int:
@@ -32,13 +35,28 @@ def free_port() -> int:
 
 def clean_environment() -> dict[str, str]:
     """This process's environment without the settings of the tests (the demo brings its own)."""
-    return {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "ENGAGELAB_", "DATABASE_"))}
+    mine = ("DJANGO_", "ENGAGELAB_", "DATABASE_", "DEMO_", "SIMULATOR_")
+    return {k: v for k, v in os.environ.items() if not k.startswith(mine)}
 
 
 class DemoRun:
-    """One ``demo.py`` process with its own ports and database; its output is collected."""
+    """One demo process with its own ports and database; its output is collected.
 
-    def __init__(self, database: Path, *extra: str, via_make: bool = False) -> None:
+    With ``python``, the demo installed in that interpreter runs from ``cwd``
+    as a person starts it: the ports from the environment, and the temporary
+    database of its own (``database`` is then ``None``). ``variables`` are
+    added to its environment.
+    """
+
+    def __init__(
+        self,
+        database: Path | None,
+        *extra: str,
+        via_make: bool = False,
+        python: Path | None = None,
+        cwd: Path = ROOT,
+        variables: dict[str, str] | None = None,
+    ) -> None:
         self.database = database
         self.port, self.simulator_port = free_port(), free_port()
         self.site = f"http://127.0.0.1:{self.port}/"
@@ -47,16 +65,24 @@ class DemoRun:
         self.tag = uuid.uuid4().hex
         env = clean_environment()
         env[TAG] = self.tag
+        env.update(variables or {})
         if via_make:
             # `make demo` as a person types it, the ports and the database given the way make passes them on.
             env.update(DEMO_PORT=str(self.port), SIMULATOR_PORT=str(self.simulator_port), DEMO_DATABASE=str(database))
-            command = ["make", "--no-print-directory", "-o", ".venv/.installed", "demo", *extra]
+            command = ["make", "--no-print-directory", "-o", ".venv/.demo-installed", "demo", *extra]
+        elif python:
+            # Only what is installed in that interpreter: never this checkout.
+            env.pop("PYTHONPATH", None)
+            env.update(DEMO_PORT=str(self.port), SIMULATOR_PORT=str(self.simulator_port))
+            command = [str(python), "-m", "django_engagelab_otp.demo", *extra]
         else:
             ports = ["--port", str(self.port), "--simulator-port", str(self.simulator_port)]
-            command = [sys.executable, str(DEMO), *ports, "--database", str(database), *extra]
+            command = [*DEMO, *ports, "--database", str(database), *extra]
+        #: When the demo was launched (time.monotonic()).
+        self.started = time.monotonic()
         self.process = subprocess.Popen(
             command,
-            cwd=ROOT,
+            cwd=cwd,
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -85,17 +111,32 @@ class DemoRun:
                 raise AssertionError(f"the demo did not start:\n{self.output}")
             time.sleep(0.1)
 
+    def first_page(self, timeout: float = 120) -> float:
+        """Wait until the home page answers 200; the seconds from the launch to that answer."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(self.site, timeout=5) as answer:
+                    if answer.status == 200:
+                        return time.monotonic() - self.started
+            except OSError:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise AssertionError(f"the demo's home page did not answer:\n{self.output}")
+            time.sleep(0.1)
+
     def last_code(self, to: str) -> dict:
         url = f"{self.simulator}_simulator/last-code?{urllib.parse.urlencode({'to': to})}"
         with urllib.request.urlopen(url, timeout=5) as answer:
             return json.load(answer)
 
     def shell(self, code: str) -> str:
-        """Run Python in the example project on this demo's database (``manage.py shell -c``); its output."""
+        """Run Python in the demo site on this demo's database (``manage.py shell -c``); its output."""
         env = clean_environment()
-        env.update(DJANGO_SETTINGS_MODULE="example_project.settings", DATABASE_URL=f"sqlite:///{self.database}")
+        env.update(DJANGO_SETTINGS_MODULE="django_engagelab_otp.demo.settings", DATABASE_URL=f"sqlite:///{self.database}")
         result = subprocess.run(
-            [sys.executable, str(MANAGE), "shell", "-c", code],
+            [*MANAGE, "shell", "-c", code],
             cwd=ROOT,
             env=env,
             capture_output=True,
@@ -134,3 +175,20 @@ class DemoRun:
                 self.process.wait()
         kill_all(self.processes())
         self._reader.join(timeout=5)
+
+
+def assert_stopped(demo: DemoRun, *, clean: bool) -> None:
+    """The demo has ended, with it every process it started; both ports are free, no traceback was printed."""
+    status = demo.process.wait(EXIT_TIMEOUT)
+    left = still_running(demo.processes, ORPHAN_TIMEOUT)
+    assert not left, f"left running: {left}\n{demo.output}"
+    # A killed process's sockets are closed by the kernel a moment after it is gone from /proc.
+    deadline = time.monotonic() + ORPHAN_TIMEOUT
+    while not (port_free(demo.port) and port_free(demo.simulator_port)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert port_free(demo.port) and port_free(demo.simulator_port), "a port is still held"
+    demo.finish_reading()
+    assert "Traceback" not in demo.output and "KeyboardInterrupt" not in demo.output, demo.output
+    if clean:
+        assert status == 0, f"exit status {status}\n{demo.output}"
+        assert demo.output.rstrip().endswith("Stopped."), demo.output

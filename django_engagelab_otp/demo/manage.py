@@ -1,15 +1,12 @@
 #!/usr/bin/env python
-"""Django's command-line utility for the example project."""
+"""Django's command-line utility for the demo site: ``python -m django_engagelab_otp.demo.manage COMMAND``."""
 
 import os
 import sys
-from pathlib import Path
 
 
 def main() -> None:
-    # The project package is importable as ``example_project`` from the repository root.
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "example_project.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "django_engagelab_otp.demo.settings")
     from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
 

@@ -1,6 +1,6 @@
 """Runs a command of the demo so that it dies with the demo: ``python child_guard.py DEMO_PID COMMAND...``.
 
-``demo.py`` stops its servers itself on Ctrl-C, ``kill``, a closed terminal
+``launcher.py`` stops its servers itself on Ctrl-C, ``kill``, a closed terminal
 and so on; but ``kill -9`` (or the out-of-memory killer) ends it before it can,
 and servers left behind would hold the demo's ports. On Linux the kernel can
 signal a process when its parent dies (``prctl(PR_SET_PDEATHSIG)``); the

@@ -1,10 +1,11 @@
-#!/usr/bin/env python
-"""``make demo``: the example site against the local EngageLab simulator.
+"""``python -m django_engagelab_otp.demo`` (and ``make demo``): the demo site against the local EngageLab simulator.
 
-Prepares the example project's SQLite database, a demo superuser and a demo
-member with a password and a phone (for the two-factor sign-in), starts
+Prepares the demo's SQLite database (in a temporary directory, removed when the
+demo stops, unless ``--database`` names a file to keep), a demo superuser and a
+demo member with a password and a phone (for the two-factor sign-in), starts
 the simulator and the site as child processes with matching settings, says
-where to click, and stops both on Ctrl-C. Needs no account, secret or internet.
+where to click, and stops both on Ctrl-C. Needs no account, secret or internet,
+and writes nothing into the package or the current directory.
 
 Every way of stopping it stops both servers and frees both ports: Ctrl-C,
 ``kill``, SIGTERM to the whole process group (an IDE's stop button,
@@ -22,11 +23,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import os
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -35,8 +38,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from ..simulator.magic import by_name
+
 HERE = Path(__file__).resolve().parent
-MANAGE = HERE / "manage.py"
+#: Run as modules (``python -m``), so the demo works wherever the package is installed.
+SETTINGS = f"{__package__}.settings"
+MANAGE = f"{__package__}.manage"
 GUARD = HERE / "child_guard.py"
 HOST = "127.0.0.1"
 
@@ -49,7 +56,7 @@ MEMBER_USERNAME, MEMBER_PASSWORD, MEMBER_PHONE = "ada", "lovelace", "+6591234567
 TEMPLATE_ID = "demo-otp"
 CACHE_TABLE = "engagelab_demo_cache"
 
-#: Run by `manage.py shell` before the site starts: the demo's accounts exist and work, however often it runs.
+#: The demo's accounts exist and work, however often it runs (a database given with --database is kept).
 ACCOUNTS = f"""
 from django.contrib.auth import get_user_model
 from django_engagelab_otp.contrib.otp.models import EngageLabDevice
@@ -70,7 +77,17 @@ EngageLabDevice.objects.update_or_create(
 )
 """
 
+#: What the site imports beyond the package's own requirements (module: distribution): the ``demo`` extra.
+REQUIREMENTS = {"environ": "django-environ", "django_otp": "django-otp"}
+EXTRA = "django-engagelab-otp[demo]"
+
+#: Recipients that show what happens when things go wrong, named in the instructions.
+MAGIC_TO_TRY = ("lifecycle-undelivered", "lifecycle-stuck", "error-5013", "fault-slow", "fault-drop")
+
 STARTUP_TIMEOUT = 60  # seconds for both servers to answer
+# Before the instructions, the servers' start-up lines must have stopped coming, so that the instructions come last.
+QUIET = 0.5  # seconds without a line from either server
+SETTLE_LIMIT = 3  # seconds at most spent waiting for that quiet
 STOP_TIMEOUT = 10  # seconds each child gets to stop before it is killed
 POLL = 0.1  # seconds between two looks for a stop request while waiting
 
@@ -141,20 +158,29 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run(options: argparse.Namespace) -> int:
+    # The servers' working directory and, unless --database names one, the database's: removed at the end.
+    with tempfile.TemporaryDirectory(prefix="engagelab-demo-", ignore_cleanup_errors=True) as workdir:
+        return run_in(options, Path(workdir))
+
+
+def run_in(options: argparse.Namespace, workdir: Path) -> int:
     children: list[Child] = []
     try:
+        check_requirements()
         for port in (options.simulator_port, options.port):
             ensure_free(port)
-        env = environment(options)
-        say("Preparing the example database…")
-        prepare_database(env)
-        simulator = Child("simulator", simulator_command(options), env)
+        database = (options.database or workdir / "db.sqlite3").resolve()
+        env = environment(options, database)
+        say("Preparing the demo database…")
+        prepare_database(env, workdir)
+        simulator = Child("simulator", simulator_command(options), env, workdir)
         children.append(simulator)
-        site = Child("site", site_command(options), env)
+        site = Child("site", site_command(options), env, workdir)
         children.append(site)
         simulator.wait_until_up(f"http://{HOST}:{options.simulator_port}/_simulator/last-code?to=nobody%40example.com")
         site.wait_until_up(f"http://{HOST}:{options.port}/")
-        print_instructions(options)
+        settle(children)
+        print_instructions(options, kept=database if options.database else None)
         watch(children)
     except StopRequested:
         say("\nStopping the site and the simulator…")
@@ -172,13 +198,15 @@ def run(options: argparse.Namespace) -> int:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="Run the example site against the local EngageLab simulator.")
+    parser = argparse.ArgumentParser(
+        prog=f"python -m {__package__}", description="Run the demo site against the local EngageLab simulator."
+    )
     # String defaults go through `type` too: a wrong DEMO_PORT is refused like a wrong --port.
     parser.add_argument(
         "--port",
         type=port_number,
         default=os.environ.get("DEMO_PORT") or "8000",
-        help="port of the example site (default: $DEMO_PORT or 8000)",
+        help="port of the demo site (default: $DEMO_PORT or 8000)",
     )
     parser.add_argument(
         "--simulator-port",
@@ -189,8 +217,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--database",
         type=Path,
-        default=os.environ.get("DEMO_DATABASE") or HERE / "db.sqlite3",
-        help="SQLite file of the example site (default: $DEMO_DATABASE or example_project/db.sqlite3)",
+        default=os.environ.get("DEMO_DATABASE") or None,
+        help="SQLite file of the demo site, kept after it stops (default: $DEMO_DATABASE, "
+        "or a temporary one removed when the demo stops)",
     )
     return parser.parse_args(argv)
 
@@ -205,14 +234,20 @@ def port_number(text: str) -> int:
     return number
 
 
-def environment(options: argparse.Namespace) -> dict[str, str]:
+def check_requirements() -> None:
+    missing = [name for module, name in REQUIREMENTS.items() if importlib.util.find_spec(module) is None]
+    if missing:
+        raise DemoError(f"the demo site needs {' and '.join(missing)}; install them with: pip install '{EXTRA}'")
+
+
+def environment(options: argparse.Namespace, database: Path) -> dict[str, str]:
     """The settings both children and the setup run with (they override any .env file)."""
     return {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "example_project.settings",
+        "DJANGO_SETTINGS_MODULE": SETTINGS,
         "PYTHONUNBUFFERED": "1",
         "DEBUG": "true",
-        "DATABASE_URL": f"sqlite:///{options.database.resolve()}",
+        "DATABASE_URL": f"sqlite:///{database}",
         # Shared by the site's threads and any process that receives callbacks (nonce replay check)
         # and holding the abuse limits: a table of the demo's database (a file cache cannot hold them).
         "CACHE_URL": f"dbcache://{CACHE_TABLE}",
@@ -225,15 +260,18 @@ def environment(options: argparse.Namespace) -> dict[str, str]:
     }
 
 
-def prepare_database(env: dict[str, str]) -> None:
+#: Run by `manage.py shell` before the site starts, in one process: Django starts once, not once per step.
+PREPARE = f"""
+from django.core.management import call_command
+
+call_command("migrate", interactive=False, verbosity=0)
+call_command("createcachetable")
+{ACCOUNTS}"""
+
+
+def prepare_database(env: dict[str, str], cwd: Path) -> None:
     """Migrate and make the cache's table, then make sure the admin and the member with a phone exist (idempotent)."""
-    run_manage(["migrate", "--noinput", "--verbosity", "0"], env)
-    run_manage(["createcachetable"], env)
-    run_manage(["shell", "--command", ACCOUNTS], env)
-
-
-def run_manage(args: list[str], env: dict[str, str]) -> None:
-    process = start(_manage(*args), env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    process = start(_manage("shell", "--command", PREPARE), env, cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     while True:
         try:
             output, _ = process.communicate(timeout=POLL)
@@ -246,11 +284,16 @@ def run_manage(args: list[str], env: dict[str, str]) -> None:
     STOP.check()  # a stop that came as the command ended explains its failure, if it failed
     if process.returncode != 0:
         detail = output.strip().splitlines()
-        raise DemoError(f"`manage.py {args[0]}` failed: {detail[-1] if detail else process.returncode}")
+        raise DemoError(f"preparing the database failed: {detail[-1] if detail else process.returncode}")
 
 
-def start(command: list[str], env: dict[str, str], **options: Any) -> subprocess.Popen:
-    """A process of the demo, in a session of its own, killed by the kernel if the demo is (``child_guard``)."""
+def start(command: list[str], env: dict[str, str], cwd: Path, **options: Any) -> subprocess.Popen:
+    """A process of the demo, in a session of its own, killed by the kernel if the demo is (``child_guard``).
+
+    It runs in the demo's temporary directory: ``python -m`` puts the working
+    directory first on the import path, where the person's own files could
+    stand in for modules of the site.
+    """
     # A session of its own: the terminal's Ctrl-C reaches only this script, which
     # then stops the children in order instead of each printing its own interruption.
     # Started from the main thread only: for PR_SET_PDEATHSIG the "parent" is the
@@ -258,6 +301,7 @@ def start(command: list[str], env: dict[str, str], **options: Any) -> subprocess
     return subprocess.Popen(  # noqa: S603 - our own scripts with fixed arguments
         [sys.executable, str(GUARD), str(os.getpid()), *command],
         env=env,
+        cwd=cwd,
         text=True,
         start_new_session=True,
         **options,
@@ -289,7 +333,7 @@ def site_command(options: argparse.Namespace) -> list[str]:
 
 
 def _manage(*args: str) -> list[str]:
-    return [sys.executable, str(MANAGE), *args]
+    return [sys.executable, "-m", MANAGE, *args]
 
 
 def ensure_free(port: int) -> None:
@@ -300,21 +344,24 @@ def ensure_free(port: int) -> None:
         except OSError:
             raise DemoError(
                 f"port {port} on {HOST} is in use; stop what listens there or choose another port "
-                "(see `python example_project/demo.py --help`)."
+                f"(see `python -m {__package__} --help`)."
             ) from None
 
 
 class Child:
     """A server started by the demo, its output copied to this terminal with its name."""
 
-    def __init__(self, name: str, command: list[str], env: dict[str, str]) -> None:
+    def __init__(self, name: str, command: list[str], env: dict[str, str], cwd: Path) -> None:
         self.name = name
-        self.process = start(command, env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=1)
+        #: When its last line came (its start counts as one): see settle().
+        self.last_output = time.monotonic()
+        self.process = start(command, env, cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=1)
         self.relay = threading.Thread(target=self._relay, args=(self.process.stdout,), daemon=True)
         self.relay.start()
 
     def _relay(self, stream: IO[str]) -> None:
         for line in stream:
+            self.last_output = time.monotonic()
             # Read on even when the terminal is gone: a server must never block on a full pipe.
             say(f"{DIM}[{self.name:>9}]{RESET} {line}", end="")
 
@@ -349,11 +396,29 @@ class Child:
         self.relay.join(timeout=2)
 
 
-def print_instructions(options: argparse.Namespace) -> None:
+def settle(children: list[Child]) -> None:
+    """Wait until no server has printed a line for ``QUIET`` seconds (``SETTLE_LIMIT`` at most).
+
+    The servers print their start-up lines and log the requests that found
+    them up a moment after answering: without this they would print below the
+    instructions, which must be the last thing on the screen.
+    """
+    deadline = time.monotonic() + SETTLE_LIMIT
+    while (left := deadline - time.monotonic()) > 0:
+        silent = time.monotonic() - max(child.last_output for child in children)
+        if silent >= QUIET:
+            return
+        STOP.sleep(min(QUIET - silent, left))
+
+
+def print_instructions(options: argparse.Namespace, kept: Path | None) -> None:
     site = f"http://{HOST}:{options.port}/"
 
     def credentials(username: str, password: str) -> str:
         return f"{BOLD}{username}{RESET} / {BOLD}{password}{RESET}"
+
+    magic = "\n".join(f"       {BOLD}{m.phone}{RESET}  {m.description}" for m in map(by_name, MAGIC_TO_TRY))
+    database = f"is kept in {kept}" if kept else "is temporary: it goes when the demo stops"
 
     say(
         f"""
@@ -367,7 +432,11 @@ on port {options.simulator_port} plays the EngageLab platform, and {BOLD}every c
   3. Open {BOLD}{site}admin/{RESET} and sign in as {credentials(ADMIN_USERNAME, ADMIN_PASSWORD)} (demo only):
      the message history shows each code move to delivered, then verified, as the
      simulator's callbacks arrive.
+  4. Try a magic number on the first page: the simulator fails on purpose.
+{magic}
+     Every one: python -m {__package__}.manage engagelab_simulator --magic
 
+The demo's database {database}.
 Press Ctrl-C to stop.
 """
     )

@@ -1,8 +1,9 @@
-"""Settings of the example project, read from the environment (and ``example_project/.env`` when present).
+"""Settings of the demo site, read from the environment (and ``django_engagelab_otp/demo/.env`` when present).
 
 Every variable is documented in ``.env.example``. Without any, the site runs
-in DEBUG on a SQLite file next to this module and sends through the local
-simulator (``manage.py engagelab_simulator``) on 127.0.0.1:8025.
+in DEBUG on the SQLite file ``db.sqlite3`` of the current directory and sends
+through the local simulator (``manage.py engagelab_simulator``) on 127.0.0.1:8025.
+``python -m django_engagelab_otp.demo`` sets the database and the rest itself.
 """
 
 from pathlib import Path
@@ -49,12 +50,12 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
-ROOT_URLCONF = "example_project.urls"
+ROOT_URLCONF = "django_engagelab_otp.demo.urls"
 # The code sign-in is the home page; both sign-ins end on the account page.
 LOGIN_URL = "request_code"
 LOGIN_REDIRECT_URL = "account"
 LOGOUT_REDIRECT_URL = "request_code"
-WSGI_APPLICATION = "example_project.wsgi.application"
+WSGI_APPLICATION = "django_engagelab_otp.demo.wsgi.application"
 
 TEMPLATES = [
     {
@@ -71,7 +72,9 @@ TEMPLATES = [
     }
 ]
 
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+# In the current directory, not next to this module: the package may be installed
+# read-only, and a database file inside it would end up in the next build.
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{Path.cwd() / 'db.sqlite3'}")}
 # SQLite serves the site's threads and the callback view at once: a send and a
 # callback write together in every demo walk. Without these, a transaction that
 # read first and then writes is refused at once with "database is locked"

@@ -1,1 +1,0 @@
-"""A small site that sends and verifies OTPs with django-engagelab-otp."""
