@@ -108,7 +108,7 @@ LANGUAGES = [
     ("zh-hans", "Simplified Chinese"),
     ("zh-hant", "Traditional Chinese"),
 ]
-# The site's own catalog: example_project is no installed app, so Django would not look here.
+# The site's own catalog: the demo is no installed app, so Django would not look here.
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_TZ = True
 

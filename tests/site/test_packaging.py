@@ -93,6 +93,9 @@ def test_every_package_file_is_shipped(built, archive):
         f"{PACKAGE}/demo/__main__.py",
         f"{PACKAGE}/demo/templates/example/base.html",
         f"{PACKAGE}/demo/static/example/site.css",
+        # The compiled catalogs, the package's and the demo site's.
+        f"{PACKAGE}/locale/de/LC_MESSAGES/django.mo",
+        f"{PACKAGE}/demo/locale/zh_Hans/LC_MESSAGES/django.mo",
         *(f"{PACKAGE}/{probe}" for probe in PROBES),
     ]:
         assert name in expected
