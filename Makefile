@@ -31,7 +31,7 @@ help:
 $(VENV)/.installed: setup.cfg pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install -q --upgrade pip
-	$(VENV)/bin/python -m pip install -q -e '.[test,dev,docs,demo,redis,$(CONTRIB_EXTRAS),tasks,celery,rq]' 'Django>=5.2,<6'
+	$(VENV)/bin/python -m pip install -q -e '.[test,dev,docs,redis,$(CONTRIB_EXTRAS),tasks,celery,rq]' 'Django>=5.2,<6'
 	touch $@
 
 $(VENV_NEW)/.installed: setup.cfg pyproject.toml
@@ -43,11 +43,11 @@ $(VENV_NEW)/.installed: setup.cfg pyproject.toml
 
 venv: $(VENV)/.installed
 
-# What the demo needs only: the package from this checkout and its demo extra. -qq: pip shows
+# What the demo needs only: the package from this checkout. -qq: pip shows
 # errors only, so that the demo's instructions are what is left on the screen.
 $(VENV)/.demo-installed: setup.cfg pyproject.toml
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	@$(VENV)/bin/python -m pip install -qq --disable-pip-version-check -e '.[demo]'
+	@$(VENV)/bin/python -m pip install -qq --disable-pip-version-check -e .
 	@touch $@
 
 # DEMO_PORT, SIMULATOR_PORT and DEMO_DATABASE reach the demo through the environment.

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.util
 import os
 import signal
 import socket
@@ -76,10 +75,6 @@ EngageLabDevice.objects.update_or_create(
     user=member, name="default", defaults={{"recipient": {MEMBER_PHONE!r}, "confirmed": True}}
 )
 """
-
-#: What the site imports beyond the package's own requirements (module: distribution): the ``demo`` extra.
-REQUIREMENTS = {"environ": "django-environ", "django_otp": "django-otp"}
-EXTRA = "django-engagelab-otp[demo]"
 
 #: Recipients that show what happens when things go wrong, named in the instructions.
 MAGIC_TO_TRY = ("lifecycle-undelivered", "lifecycle-stuck", "error-5013", "fault-slow", "fault-drop")
@@ -166,7 +161,6 @@ def run(options: argparse.Namespace) -> int:
 def run_in(options: argparse.Namespace, workdir: Path) -> int:
     children: list[Child] = []
     try:
-        check_requirements()
         for port in (options.simulator_port, options.port):
             ensure_free(port)
         database = (options.database or workdir / "db.sqlite3").resolve()
@@ -232,12 +226,6 @@ def port_number(text: str) -> int:
     if not 0 < number < 65536:
         raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1-65535)")
     return number
-
-
-def check_requirements() -> None:
-    missing = [name for module, name in REQUIREMENTS.items() if importlib.util.find_spec(module) is None]
-    if missing:
-        raise DemoError(f"the demo site needs {' and '.join(missing)}; install them with: pip install '{EXTRA}'")
 
 
 def environment(options: argparse.Namespace, database: Path) -> dict[str, str]:

@@ -17,8 +17,8 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import get_language_info
 
 from django_engagelab_otp.contrib.otp.models import EngageLabDevice
-from django_engagelab_otp.simulator.magic import by_name
 from django_engagelab_otp.demo.settings import LANGUAGES
+from django_engagelab_otp.simulator.magic import by_name
 from tests.support.pages import page
 from tests.support.visible_text import latin_words, visible_text
 

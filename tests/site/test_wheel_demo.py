@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from django_engagelab_otp.demo.launcher import EXTRA
 from tests.support.building import build, copy_checkout
 from tests.support.demo import READY, DemoRun, assert_stopped, clean_environment
 from tests.support.demo_walk import Visitor
@@ -80,14 +79,6 @@ def test_the_demo_runs_from_the_installed_wheel(venv, tmp_path, capsys):
     package, site_packages = (Path(part) for part in where.stdout.split())
     assert package.is_relative_to(site_packages), "the package must come from the venv, not from the checkout"
 
-    # Without the demo extra, the command says which one to install, in one line.
-    refused = subprocess.run(
-        [str(python), "-m", "django_engagelab_otp.demo"], cwd=here, env=env, capture_output=True, text=True, timeout=60
-    )
-    assert refused.returncode == 1, refused.stderr
-    assert refused.stderr.strip().endswith(f"pip install '{EXTRA}'") and "Traceback" not in refused.stderr
-
-    extra_install = pip_install(python, f"{venv['wheel']}[demo]")
     install_ended = time.monotonic()
     installed = files_under(package.parent)
     demo = DemoRun(None, python=python, cwd=here, variables={"TMPDIR": str(temporary)})
@@ -97,7 +88,7 @@ def test_the_demo_runs_from_the_installed_wheel(venv, tmp_path, capsys):
         demo.wait_ready()
         with capsys.disabled():
             print(
-                f"\nwheel demo: pip install {venv['install']:.1f} s, then the demo extra {extra_install:.1f} s; "
+                f"\nwheel demo: pip install {venv['install']:.1f} s; "
                 f"first page {first_page:.1f} s after the launch, {since_install:.1f} s after the install ended"
             )
         assert first_page < READY_WITHIN, f"the home page took {first_page:.1f} s\n{demo.output}"
