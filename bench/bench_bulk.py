@@ -19,7 +19,9 @@ after 50 ms (a platform across the internet). Each sender in its own process:
   the busiest second as the simulator saw it;
 * background sends (``tasks.django_tasks``, the database backend) run by one
   and by two ``db_worker`` processes;
-* the async API, when it exists: :func:`measure_async_api` is its hook.
+* the async API (``asend_custom_message`` at concurrency 1, 8, 32 and 64,
+  ``asend_otp`` at 32) from one event loop, tasks behind a semaphore, every
+  send recorded as a single send is (:func:`measure_async_api`).
 
 The abuse limits live in the local Redis when it answers, as they must for
 a site with several processes (else in the process).
@@ -190,6 +192,52 @@ def child_threads(url: str, threads: int, calls: int, first: int) -> dict[str, f
     return {"per_second": each * threads / (time.perf_counter() - start)}
 
 
+def child_async(url: str, database: str, lines: int, concurrency: int, first: int, kind: str = "custom") -> dict[str, Any]:
+    """The async API from one event loop: ``lines`` sends, ``concurrency`` at a time (tasks behind a semaphore).
+
+    Each send is the whole of ``asend_custom_message`` (or ``asend_otp``, which
+    also claims the recipient's cooldown and daily count): its row written
+    ``pending``, the request awaited, the row settled. The backend's pool is as
+    wide as the highest concurrency measured (the default is 10).
+    """
+    import asyncio
+    import resource
+
+    support.setup_django(database, api_url=url)
+    from django.test import override_settings
+
+    from django_engagelab_otp import asend_custom_message, asend_otp
+    from django_engagelab_otp.conf import otp_settings
+    from django_engagelab_otp.models import MessageLog
+
+    async def run() -> float:
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one(number: int) -> None:
+            async with gate:
+                if kind == "custom":
+                    await asend_custom_message(phone(number), NOTICE, params={"order": str(number)})
+                else:
+                    await asend_otp(phone(number), TEMPLATE)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one(number) for number in range(first, first + lines)))
+        return time.perf_counter() - started
+
+    recipients = [phone(number) for number in range(first, first + lines)]
+    engagelab = {**otp_settings.user_settings(), "BACKEND": "bench.bench_async.WideBackend"}
+    with override_settings(ENGAGELAB_OTP=engagelab):
+        seconds = asyncio.run(run())
+    recorded = MessageLog.objects.filter(to__in=recipients, status="accepted").count()
+    return {
+        "seconds": seconds,
+        "per_second": lines / seconds,
+        "sent": lines,
+        "recorded": recorded,
+        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
 def run_child(*arguments: Any) -> dict[str, Any]:
     command = [sys.executable, __file__, "--child", *map(str, arguments)]
     result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=3600)
@@ -268,9 +316,22 @@ def measure_workers(workers: int, url: str, database: str, lines: int, first: in
     return {"per_second": (done - 1) / seconds, "sent": done, "seconds": seconds}
 
 
-def measure_async_api(url: str, database: str, lines: int, first: int) -> dict[str, Any] | None:
-    """The hook for the async API's column (``asend_*``): None until that API exists and is measured here."""
-    return None
+#: Sends per async run, by concurrency (a tenth with ``--quick``).
+ASYNC_SIZES = {1: 60, 8: 400, 32: 800, 64: 800}
+
+
+def measure_async_api(url: str, scale: int, first: int, database: str, vendor: float) -> tuple[list[list[str]], int]:
+    """The async API's rows (``asend_custom_message`` at each concurrency, ``asend_otp`` at 32); the next number."""
+    rows = []
+    runs = [(concurrency, lines, "custom") for concurrency, lines in ASYNC_SIZES.items()]
+    runs.append((32, ASYNC_SIZES[32], "otp"))
+    for concurrency, lines, kind in runs:
+        lines = max(20, lines // scale)
+        result = run_child("async", url, database, lines, concurrency, first, kind)
+        first += lines
+        name = "asend_custom_message" if kind == "custom" else "asend_otp (cooldown, daily cap)"
+        rows.append(_bulk_row(f"async API: {name}, {concurrency} at a time", lines, result, vendor))
+    return rows, first
 
 
 # ------------------------------------------------------------------ the parent
@@ -296,6 +357,7 @@ def main() -> None:
             "bulk": child_bulk,
             "enqueue": child_enqueue,
             "keepalive": child_keepalive,
+            "async": child_async,
         }
         converted = [int(value) if value.isdigit() else value for value in rest]
         print(json.dumps(children[name](*converted)))
@@ -395,9 +457,8 @@ def bulk_table(args: argparse.Namespace, scale: int, database: str) -> tuple[lis
             rows[-1] += [f"{result['sent']:,}", "—"]
         one, two = (float(row[2].replace(",", "")) for row in rows[-2:])
         rows[-1][2] += f" ({two / one:.2f}x one)"
-        async_api = measure_async_api(url, database, lines, first)
-        if async_api is None:
-            rows.append(["async API (asend_*): hook measure_async_api", "—", "not measured yet", "", "", ""])
+        async_rows, first = measure_async_api(url, scale, first, database, vendor)
+        rows += async_rows
     finally:
         sim.stop()
     return rows, vendor
