@@ -192,7 +192,9 @@ def child_threads(url: str, threads: int, calls: int, first: int) -> dict[str, f
     return {"per_second": each * threads / (time.perf_counter() - start)}
 
 
-def child_async(url: str, database: str, lines: int, concurrency: int, first: int, kind: str = "custom") -> dict[str, Any]:
+def child_async(
+    url: str, database: str, lines: int, concurrency: int, first: int, kind: str = "custom"
+) -> dict[str, Any]:
     """The async API from one event loop: ``lines`` sends, ``concurrency`` at a time (tasks behind a semaphore).
 
     Each send is the whole of ``asend_custom_message`` (or ``asend_otp``, which
