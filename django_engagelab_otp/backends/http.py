@@ -48,7 +48,7 @@ from ..conf import DEFAULTS, SETTINGS, Invalid
 from ..errors import failure
 from ..exceptions import EngageLabError
 from ..sealed import SealedText, SealedTuple
-from . import environment, protocol
+from . import environment, pacing, protocol
 from .base import Params, SendResult, VerifyResult
 from .http_async import AsyncHTTP
 from .protocol import (
@@ -270,11 +270,13 @@ class HTTPBackend(AsyncHTTP):
         Basic header, the body and its length; no redirect is followed, and
         no cookie is kept (the API has none).
         """
-        started = time.monotonic()
         session = self.session
         try:
             request = self._prepared(session, call)
-            response = session.get_adapter(request.url).send(
+            adapter = session.get_adapter(request.url)
+            pacing.before_request()  # a shared rate is kept here, the last moment before the bytes leave
+            started = time.monotonic()
+            response = adapter.send(
                 request, timeout=self.timeout, verify=session.verify, cert=session.cert, proxies=session.proxies
             )
             content = response.content  # read here: an answer cut short is a transport failure too

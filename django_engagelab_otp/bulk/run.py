@@ -21,7 +21,7 @@
   the rows of the last steps ``pending``: at most three times ``concurrency``
   rows handed to the threads plus one step's answers (``concurrency``), which
   the rerun settles ``unknown``.
-* **Rate.** ``SEND_RATE`` is taken before each request (:mod:`..send_rate`).
+* **Rate.** Each request leaves in a slot of ``SEND_RATE`` (:func:`..send_rate.paced`).
 """
 
 from __future__ import annotations
@@ -301,10 +301,10 @@ class Run:
             return Outcome(error=error)
         requested = False
         try:
-            send_rate.take()
-            assert self._backend is not None
-            requested = True
-            return Outcome(result=send.call(self._backend), requested=True)
+            with send_rate.paced():
+                assert self._backend is not None
+                requested = True
+                return Outcome(result=send.call(self._backend), requested=True)
         except EngageLabError as error:
             if not error.outcome_unknown:
                 unit.claim.release()
