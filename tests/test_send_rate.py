@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -118,7 +119,7 @@ def test_each_retry_of_the_backend_leaves_in_a_slot_of_its_own(clock):
                 backend.send_message(PHONE, "login-otp")
     slots = [slot_of(moment) for moment in moments]
     assert len(slots) == 6
-    assert all(later - earlier >= 1 - 1e-6 for earlier, later in zip(slots, slots[1:])), slots
+    assert all(later - earlier >= 1 - 1e-6 for earlier, later in itertools.pairwise(slots)), slots
 
 
 def test_a_request_held_up_after_its_slot_waits_at_the_wire_for_another(clock):
@@ -139,7 +140,7 @@ def test_a_slot_taken_on_entry_paces_any_backend(clock):
     for _ in range(3):
         with send_rate.paced(clock=clock, sleep=clock.sleep):
             entered.append(slot_of(clock()))
-    assert [round(later - earlier) for earlier, later in zip(entered, entered[1:])] == [1, 1]
+    assert [round(later - earlier) for earlier, later in itertools.pairwise(entered)] == [1, 1]
 
 
 def test_paced_without_a_rate_sets_no_gate(settings):

@@ -18,7 +18,7 @@
 * **Stopping.** SIGINT or SIGTERM (once) stops taking new rows: the requests
   under way finish and are settled, the rows taken but not started go back
   to ``queued``: a rerun then sends each line exactly once. A SIGKILL leaves
-  the rows of the last steps ``pending``: at most three times ``concurrency``
+  the rows of the last steps ``pending``: at most four times ``concurrency``
   rows handed to the threads plus one step's answers (``concurrency``), which
   the rerun settles ``unknown``.
 * **Rate.** Each request leaves in a slot of ``SEND_RATE`` (:func:`..send_rate.paced`).
@@ -86,9 +86,11 @@ class Run:
         self.batch = batch
         self.defaults = defaults
         self.concurrency = max(1, concurrency)
-        #: Rows taken and handed to the threads: twice their number waits behind the requests under way,
-        #: so that no thread waits for the main thread's next step.
-        self.window = 3 * self.concurrency
+        #: Rows taken and handed to the threads: three times their number waits behind the requests under
+        #: way, so that no thread waits while the main thread writes the next chunk's rows (on a busy
+        #: database that takes as long as two or three requests; with twice, every thread stood idle after
+        #: most chunk writes, a tenth of a run at concurrency 32).
+        self.window = 4 * self.concurrency
         self.dry_run = dry_run
         self.failures = failures or Failures(None)
         self.progress = progress
