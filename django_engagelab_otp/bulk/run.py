@@ -33,8 +33,9 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from queue import Empty, SimpleQueue
 from typing import Any
 
 from django.db import IntegrityError
@@ -122,6 +123,9 @@ class Run:
     def _send(self, chunks: Iterator[list[Unit]]) -> None:
         ready: deque[Unit] = deque()
         running: dict[Future[Outcome], Unit] = {}
+        # Each request's future, as it finishes: one wait per answer, whatever the number under way
+        # (concurrent.futures.wait() visits every future twice on each call).
+        done: SimpleQueue[Future[Outcome]] = SimpleQueue()
         answered: list[tuple[Unit, Outcome]] = []
         exhausted = False
         last = time.monotonic()
@@ -134,8 +138,7 @@ class Run:
                     exhausted = chunk is None
                     ready.extend(chunk or ())
                     continue
-                for future in [future for future in running if future.done()]:
-                    answered.append((running.pop(future), future.result()))
+                _harvest(done, running, answered)
                 if stopping:
                     self._give_back(running, answered)
                 free = self.window - len(running)
@@ -143,12 +146,14 @@ class Run:
                 late = answered and (time.monotonic() - last >= STEP_SECONDS or not running)
                 if wanted or late or len(answered) >= self.concurrency:
                     for unit in self._step(answered, wanted):
-                        running[pool.submit(self._attempt, unit)] = unit
+                        future = pool.submit(self._attempt, unit)
+                        running[future] = unit
+                        future.add_done_callback(done.put)
                     answered, last = [], time.monotonic()
                 if not running and not answered and (stopping or (exhausted and not ready)):
                     break
                 if running:
-                    wait(running, timeout=STEP_SECONDS / 5, return_when=FIRST_COMPLETED)
+                    _harvest(done, running, answered, timeout=STEP_SECONDS / 5)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
         self.summary.not_sent += sum(len(unit.lines) for unit in ready)
@@ -313,6 +318,24 @@ class Run:
             return Outcome(error=error, requested=requested)
         except Exception as error:
             return Outcome(bug=error, requested=requested)
+
+
+def _harvest(
+    done: SimpleQueue[Future[Outcome]],
+    running: dict[Future[Outcome], Unit],
+    answered: list[tuple[Unit, Outcome]],
+    timeout: float = 0.0,
+) -> None:
+    """Move the requests that finished from ``running`` to ``answered``, waiting up to ``timeout`` for one."""
+    try:
+        future = done.get(timeout=timeout) if timeout else done.get_nowait()
+        while True:
+            unit = running.pop(future, None)
+            if unit is not None:  # not one given back (cancelled) when the run stopped
+                answered.append((unit, future.result()))
+            future = done.get_nowait()
+    except Empty:
+        return
 
 
 def _pop(ready: deque[Unit], count: int) -> list[Unit]:
