@@ -10,7 +10,7 @@ import time
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection
+from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
 from django_engagelab_otp.bulk import send_csv
@@ -181,7 +181,14 @@ def test_four_times_the_concurrency_is_handed_to_the_threads_ahead(sim, tmp_path
     sim.platform.configure(latency_ms=2000)
     path = write_csv(tmp_path / "in.csv", [(phone(n), "x") for n in range(40)])
     stop = threading.Event()
-    run = threading.Thread(target=send_csv, args=(path,), kwargs={"batch": "ahead", "concurrency": 2, "stop": stop})
+
+    def sending() -> None:
+        try:
+            send_csv(path, batch="ahead", concurrency=2, stop=stop)
+        finally:
+            connections.close_all()  # this thread's own, before the test database is dropped
+
+    run = threading.Thread(target=sending)
     run.start()
     pending = MessageLog.objects.filter(idempotency_key__startswith="bulk:ahead:", status="pending")
     most, deadline = 0, time.monotonic() + 1.5
