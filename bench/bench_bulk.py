@@ -16,7 +16,9 @@ after 50 ms (a platform across the internet). Each sender in its own process:
 * the same with OTPs (``--kind otp``), which also claim the resend cooldown
   and the daily cap of each recipient;
 * concurrency 32 with ``SEND_RATE`` set: the share of the rate reached, and
-  the busiest second as the simulator saw it;
+  the busiest second as the platform would count it: the most requests the
+  simulator received in any one second (a sliding window, not only the
+  seconds of its clock), each noted as it arrived;
 * background sends (``tasks.django_tasks``, the database backend) run by one
   and by two ``db_worker`` processes;
 * the async API (``asend_custom_message`` at concurrency 1, 8, 32 and 64,
@@ -473,7 +475,7 @@ def bulk_table(args: argparse.Namespace, scale: int, database: str) -> tuple[lis
         limit = int(count) / {"s": 1, "m": 60}[period]
         achieved = (len(times) - 1) / (max(times) - min(times))
         row = _bulk_row(f"bulk, concurrency 32, SEND_RATE {args.rate}", lines, result, vendor)
-        row[2] += f" ({achieved / limit:.1%} of the rate; busiest second {busiest_second(times)})"
+        row[2] += f" ({achieved / limit:.1%} of the rate; busiest second received {busiest_second(times)})"
         rows.append(row)
         lines = max(40, 400 // scale)
         for workers in (1, 2):
