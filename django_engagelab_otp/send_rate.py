@@ -17,6 +17,15 @@ step past each other's slots. A slot's key expires soon after its time, and
 only slots not yet begun are ever claimed. The cache is the one the abuse
 limits use: with a per-process cache (``LocMemCache``) the rate holds only
 within each process.
+
+A slot is kept by the moment the request leaves, not the moment its wait
+ends: between the two a thread may be held up (other threads' turns on the
+interpreter lock, a busy machine) and its request would leave late, close
+to the next slot's. So a sender paces its sends with :func:`paced`: the slot
+is taken on entry (whatever the backend), and the HTTP backend checks it
+again as the last step before the bytes leave (:mod:`.backends.pacing`):
+late by then, the request waits for another slot. Each further request
+inside (a retry of the backend's) takes a slot of its own.
 """
 
 from __future__ import annotations
@@ -24,8 +33,11 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 
+from .backends import pacing
 from .conf import otp_settings
 from .limits_cache import PREFIX, cache_errors, limits_cache
 
@@ -39,6 +51,14 @@ _lock = threading.Lock()
 _next: dict[float, int] = {}
 
 
+@dataclass(frozen=True)
+class Slot:
+    """A slot claimed: when it begins, and how late after that its request may still leave."""
+
+    start: float
+    late: float
+
+
 def take(*, clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep) -> float:
     """Wait for a slot of ``SEND_RATE``; the seconds waited (0 at once without a rate).
 
@@ -46,15 +66,43 @@ def take(*, clock: Callable[[], float] = time.time, sleep: Callable[[float], Non
     takes another: sent late, it would come too close to the next slot's.
     Raises ``ConfigurationError`` (the ``limits_cache`` row) when the cache fails.
     """
+    began = clock()
+    return 0.0 if _claim(clock, sleep) is None else clock() - began
+
+
+@contextmanager
+def paced(*, clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep) -> Iterator[None]:
+    """The requests made within leave each in a slot of ``SEND_RATE`` of its own (at once without a rate).
+
+    The first slot is taken on entry; the HTTP backend checks it again just
+    before the request leaves, and takes another if it has become too late.
+    A further request (a retry) takes a new slot there. Other backends are
+    paced by the slot taken on entry alone.
+    """
+    held = [_claim(clock, sleep)]
+    if held[0] is None:
+        yield
+        return
+
+    def at_the_wire() -> None:
+        slot = held.pop() if held else None  # a slot serves one request
+        if slot is None or clock() - slot.start > slot.late:
+            _claim(clock, sleep)
+
+    with pacing.gate(at_the_wire):
+        yield
+
+
+def _claim(clock: Callable[[], float], sleep: Callable[[float], None]) -> Slot | None:
+    """Claim the next free slot and wait for its time; None without a rate."""
     rate = otp_settings.SEND_RATE
     if rate is None:
-        return 0.0
+        return None
     count, period = rate
     interval = period / (count * USED)
     # N slots last 3 % longer than the period: that much lateness, all told, keeps any period within N;
     # half of it for the sender's waking, half for the request's way to the platform.
     late = (count * interval - period) * 0.5
-    began = clock()
     with cache_errors():
         cache = limits_cache()
         slot = -1
@@ -68,7 +116,7 @@ def take(*, clock: Callable[[], float] = time.time, sleep: Callable[[float], Non
             if wait > 0:
                 sleep(wait)
             if clock() - start <= late:
-                return clock() - began
+                return Slot(start, late)
 
 
 def _first(interval: float, now: float, after: int) -> int:

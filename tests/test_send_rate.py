@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -10,7 +11,9 @@ import sys
 import pytest
 
 from django_engagelab_otp import send_rate
-from tests.support.constants import ROOT
+from django_engagelab_otp.backends.http import HTTPBackend
+from tests.support.constants import PHONE, ROOT
+from tests.support.local_http import LocalServer
 from tests.support.rates import busiest_second
 from tests.support.settings import configure
 from tests.support.webhooks import REDIS_URL, redis_cache
@@ -67,3 +70,81 @@ def test_a_rate_spaces_the_requests_in_one_process(settings):
     configure(settings, SEND_RATE="50/s")
     waited = [send_rate.take() for _ in range(10)]
     assert sum(waited) >= 9 / (50 * send_rate.USED) - 0.02
+
+
+class FakeClock:
+    """Time that passes only when someone sleeps (or a test says so): every moment is exact."""
+
+    def __init__(self) -> None:
+        self.now = 1_000_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(settings, monkeypatch):
+    configure(settings, SEND_RATE="10/s")
+    monkeypatch.setattr(send_rate, "_next", {})  # the slots this process claimed, on the real clock elsewhere
+    return FakeClock()
+
+
+def slot_of(moment: float) -> float:
+    """Where ``moment`` falls among the slots of 10/s: a whole number when it is a slot's time."""
+    return moment / (1 / (10 * send_rate.USED))
+
+
+def arrivals(clock: FakeClock, answers: list) -> tuple[LocalServer, list[float]]:
+    """A local platform that notes the (fake) moment of each request and gives ``answers`` in turn."""
+    moments: list[float] = []
+
+    def answer(number: int, seen) -> tuple[int, dict]:
+        moments.append(clock())
+        return answers[(number - 1) % len(answers)]
+
+    return LocalServer(answer), moments
+
+
+def test_each_retry_of_the_backend_leaves_in_a_slot_of_its_own(clock):
+    # The backend repeats a request the error table marks safe to repeat: that request counts too.
+    busy = (500, {"code": 1000, "message": "busy"})
+    server, moments = arrivals(clock, [busy, (200, {"message_id": "m1", "send_channel": "sms"})])
+    with server:
+        backend = HTTPBackend("key", "secret", api_url=server.url, max_retries=1, sleep=lambda seconds: None)
+        for _ in range(3):
+            with send_rate.paced(clock=clock, sleep=clock.sleep):
+                backend.send_message(PHONE, "login-otp")
+    slots = [slot_of(moment) for moment in moments]
+    assert len(slots) == 6
+    assert all(later - earlier >= 1 - 1e-6 for earlier, later in itertools.pairwise(slots)), slots
+
+
+def test_a_request_held_up_after_its_slot_waits_at_the_wire_for_another(clock):
+    server, moments = arrivals(clock, [(200, {"message_id": "m1", "send_channel": "sms"})])
+    with server:
+        backend = HTTPBackend("key", "secret", api_url=server.url, max_retries=0)
+        with send_rate.paced(clock=clock, sleep=clock.sleep):
+            held_slot = slot_of(clock())
+            clock.sleep(0.5)  # held up between its slot and the wire (other threads' turns, a busy machine)
+            backend.send_message(PHONE, "login-otp")
+    (slot,) = [slot_of(moment) for moment in moments]
+    assert slot == pytest.approx(round(slot), abs=1e-3), "it left at a slot's time"
+    assert slot > held_slot + 4, "in a later slot, not half a second late in its own"
+
+
+def test_a_slot_taken_on_entry_paces_any_backend(clock):
+    entered = []
+    for _ in range(3):
+        with send_rate.paced(clock=clock, sleep=clock.sleep):
+            entered.append(slot_of(clock()))
+    assert [round(later - earlier) for earlier, later in itertools.pairwise(entered)] == [1, 1]
+
+
+def test_paced_without_a_rate_sets_no_gate(settings):
+    configure(settings, SEND_RATE=None)
+    with LocalServer() as server, send_rate.paced(clock=lambda: 0.0, sleep=pytest.fail):
+        HTTPBackend("key", "secret", api_url=server.url, max_retries=0).send_message(PHONE, "login-otp")
+    assert len(server.requests) == 1

@@ -18,10 +18,10 @@
 * **Stopping.** SIGINT or SIGTERM (once) stops taking new rows: the requests
   under way finish and are settled, the rows taken but not started go back
   to ``queued``: a rerun then sends each line exactly once. A SIGKILL leaves
-  the rows of the last steps ``pending``: at most three times ``concurrency``
+  the rows of the last steps ``pending``: at most four times ``concurrency``
   rows handed to the threads plus one step's answers (``concurrency``), which
   the rerun settles ``unknown``.
-* **Rate.** ``SEND_RATE`` is taken before each request (:mod:`..send_rate`).
+* **Rate.** Each request leaves in a slot of ``SEND_RATE`` (:func:`..send_rate.paced`).
 """
 
 from __future__ import annotations
@@ -33,8 +33,9 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from queue import Empty, SimpleQueue
 from typing import Any
 
 from django.db import IntegrityError
@@ -86,9 +87,11 @@ class Run:
         self.batch = batch
         self.defaults = defaults
         self.concurrency = max(1, concurrency)
-        #: Rows taken and handed to the threads: twice their number waits behind the requests under way,
-        #: so that no thread waits for the main thread's next step.
-        self.window = 3 * self.concurrency
+        #: Rows taken and handed to the threads: three times their number waits behind the requests under
+        #: way, so that no thread waits while the main thread writes the next chunk's rows (on a busy
+        #: database that takes as long as two or three requests; with twice, every thread stood idle after
+        #: most chunk writes, a tenth of a run at concurrency 32).
+        self.window = 4 * self.concurrency
         self.dry_run = dry_run
         self.failures = failures or Failures(None)
         self.progress = progress
@@ -120,6 +123,9 @@ class Run:
     def _send(self, chunks: Iterator[list[Unit]]) -> None:
         ready: deque[Unit] = deque()
         running: dict[Future[Outcome], Unit] = {}
+        # Each request's future, as it finishes: one wait per answer, whatever the number under way
+        # (concurrent.futures.wait() visits every future twice on each call).
+        done: SimpleQueue[Future[Outcome]] = SimpleQueue()
         answered: list[tuple[Unit, Outcome]] = []
         exhausted = False
         last = time.monotonic()
@@ -132,8 +138,7 @@ class Run:
                     exhausted = chunk is None
                     ready.extend(chunk or ())
                     continue
-                for future in [future for future in running if future.done()]:
-                    answered.append((running.pop(future), future.result()))
+                _harvest(done, running, answered)
                 if stopping:
                     self._give_back(running, answered)
                 free = self.window - len(running)
@@ -141,12 +146,14 @@ class Run:
                 late = answered and (time.monotonic() - last >= STEP_SECONDS or not running)
                 if wanted or late or len(answered) >= self.concurrency:
                     for unit in self._step(answered, wanted):
-                        running[pool.submit(self._attempt, unit)] = unit
+                        future = pool.submit(self._attempt, unit)
+                        running[future] = unit
+                        future.add_done_callback(done.put)
                     answered, last = [], time.monotonic()
                 if not running and not answered and (stopping or (exhausted and not ready)):
                     break
                 if running:
-                    wait(running, timeout=STEP_SECONDS / 5, return_when=FIRST_COMPLETED)
+                    _harvest(done, running, answered, timeout=STEP_SECONDS / 5)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
         self.summary.not_sent += sum(len(unit.lines) for unit in ready)
@@ -301,16 +308,34 @@ class Run:
             return Outcome(error=error)
         requested = False
         try:
-            send_rate.take()
-            assert self._backend is not None
-            requested = True
-            return Outcome(result=send.call(self._backend), requested=True)
+            with send_rate.paced():
+                assert self._backend is not None
+                requested = True
+                return Outcome(result=send.call(self._backend), requested=True)
         except EngageLabError as error:
             if not error.outcome_unknown:
                 unit.claim.release()
             return Outcome(error=error, requested=requested)
         except Exception as error:
             return Outcome(bug=error, requested=requested)
+
+
+def _harvest(
+    done: SimpleQueue[Future[Outcome]],
+    running: dict[Future[Outcome], Unit],
+    answered: list[tuple[Unit, Outcome]],
+    timeout: float = 0.0,
+) -> None:
+    """Move the requests that finished from ``running`` to ``answered``, waiting up to ``timeout`` for one."""
+    try:
+        future = done.get(timeout=timeout) if timeout else done.get_nowait()
+        while True:
+            unit = running.pop(future, None)
+            if unit is not None:  # not one given back (cancelled) when the run stopped
+                answered.append((unit, future.result()))
+            future = done.get_nowait()
+    except Empty:
+        return
 
 
 def _pop(ready: deque[Unit], count: int) -> list[Unit]:

@@ -188,8 +188,8 @@ def run(job: Job, *, may_retry: bool) -> str:
     claim = claims.held(log.pk)
     try:
         send = _rebuild(log, sealing.unseal(job.sealed, row=log.pk))
-        send_rate.take()
-        services.deliver(send, log, claim, hand_back_retryable=may_retry)
+        with send_rate.paced():
+            services.deliver(send, log, claim, hand_back_retryable=may_retry)
     except EngageLabError as error:
         if log.status != Status.PENDING:  # settled by the send: failed or unknown
             claims.forget(log.pk)

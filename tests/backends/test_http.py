@@ -544,6 +544,37 @@ def test_the_request_on_the_wire():
     assert seen.headers["User-Agent"] == f"django-engagelab-otp/{__version__}"
 
 
+def test_a_request_is_handed_to_the_adapter_not_merged_by_session_request(monkeypatch):
+    # Session.request merges the session's settings into every request: about a third of a request's CPU,
+    # which a bulk run's threads pay in turn on one interpreter lock. The backend builds the same request.
+    def merged(*args, **kwargs):
+        raise AssertionError("Session.request was called")
+
+    monkeypatch.setattr(requests.Session, "request", merged)
+    with LocalServer() as server:
+        client = make(server.url)
+        client.send_custom_message(PHONE, "shipped", params={"order": "123"})
+        client.delete_template("shipped")
+    sent_message, deleted = server.requests
+    assert sent_message.json() == {"to": PHONE, "template": {"id": "shipped", "params": {"order": "123"}}}
+    assert sent_message.headers["Content-Length"] == str(len(sent_message.body))
+    assert sent_message.headers["Content-Type"] == "application/json"
+    assert sent_message.headers["Accept"] == "application/json"
+    assert (deleted.method, deleted.path) == ("DELETE", "/v1/template-configs/shipped")
+    assert deleted.headers["Content-Length"] == "0"
+    assert server.connections == 1
+
+
+def test_a_proxy_of_the_environment_carries_the_requests(monkeypatch):
+    with LocalServer() as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url.removesuffix("/v1/"))
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        make("http://otp.api.engagelab.test/v1/").send_message(PHONE, "login-otp")
+    (seen,) = proxy.requests
+    assert seen.path == "http://otp.api.engagelab.test/v1/messages"  # the absolute form a proxy is asked for
+
+
 def test_connection_refused_is_retried_on_the_one_schedule_then_reported(monkeypatch):
     attempts = []
     real = urllib3.util.connection.create_connection

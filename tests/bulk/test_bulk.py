@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import csv
 import json
+import threading
+import time
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection
+from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
 from django_engagelab_otp.bulk import send_csv
@@ -170,3 +172,30 @@ def test_a_repeated_message_id_still_settles_every_row(api, tmp_path, no_cooldow
     assert set(rows.values_list("status", flat=True)) == {"accepted"}
     assert rows.filter(message_id="same-id").count() == 1
     assert rows.filter(message_id=None, error_message__contains="already held by another row").count() == 5
+
+
+def test_four_times_the_concurrency_is_handed_to_the_threads_ahead(sim, tmp_path):
+    # Three times the concurrency waits behind the requests under way, so that the threads do not run dry
+    # while the main thread writes the next chunk's rows; that many (and one step's answers) are all a
+    # SIGKILL can leave pending.
+    sim.platform.configure(latency_ms=2000)
+    path = write_csv(tmp_path / "in.csv", [(phone(n), "x") for n in range(40)])
+    stop = threading.Event()
+
+    def sending() -> None:
+        try:
+            send_csv(path, batch="ahead", concurrency=2, stop=stop)
+        finally:
+            connections.close_all()  # this thread's own, before the test database is dropped
+
+    run = threading.Thread(target=sending)
+    run.start()
+    pending = MessageLog.objects.filter(idempotency_key__startswith="bulk:ahead:", status="pending")
+    most, deadline = 0, time.monotonic() + 1.5
+    while time.monotonic() < deadline and most < 8:
+        most = max(most, pending.count())
+        time.sleep(0.02)
+    stop.set()
+    run.join(30)
+    assert most == 8  # before any answer came back
+    assert not pending.exists(), "the rows not started went back to queued"

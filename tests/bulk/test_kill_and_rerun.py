@@ -34,7 +34,7 @@ from tests.support.workers import World
 LINES = 600
 CONCURRENCY = 8
 #: The most lines a SIGKILL can leave pending: the rows handed to the threads and one step's answers.
-WINDOW = 4 * CONCURRENCY
+WINDOW = 5 * CONCURRENCY
 
 pytestmark = [
     pytest.mark.slow,
