@@ -172,7 +172,7 @@ def run_in(options: argparse.Namespace, workdir: Path) -> int:
         site = Child("site", site_command(options), env, workdir)
         children.append(site)
         simulator.wait_until_up(f"http://{HOST}:{options.simulator_port}/_simulator/last-code?to=nobody%40example.com")
-        site.wait_until_up(f"http://{HOST}:{options.port}/")
+        site.wait_until_up(f"http://{HOST}:{options.port}/", logs_requests=True)
         settle(children)
         print_instructions(options, kept=database if options.database else None)
         watch(children)
@@ -343,6 +343,8 @@ class Child:
         self.name = name
         #: When its last line came (its start counts as one): see settle().
         self.last_output = time.monotonic()
+        #: Set when a line arrives; cleared before a request whose log line must come before the instructions.
+        self.spoke = threading.Event()
         self.process = start(command, env, cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=1)
         self.relay = threading.Thread(target=self._relay, args=(self.process.stdout,), daemon=True)
         self.relay.start()
@@ -350,6 +352,7 @@ class Child:
     def _relay(self, stream: IO[str]) -> None:
         for line in stream:
             self.last_output = time.monotonic()
+            self.spoke.set()
             # Read on even when the terminal is gone: a server must never block on a full pipe.
             say(f"{DIM}[{self.name:>9}]{RESET} {line}", end="")
 
@@ -357,18 +360,28 @@ class Child:
         if self.process.poll() is not None:
             raise DemoError(f"the {self.name} stopped {when} (exit status {self.process.returncode}).")
 
-    def wait_until_up(self, url: str) -> None:
+    def wait_until_up(self, url: str, *, logs_requests: bool = False) -> None:
+        """Wait until ``url`` answers; with ``logs_requests``, also for the line the server logs about it.
+
+        A busy machine can hold that line back longer than settle()'s quiet
+        spell, and it would then print below the instructions.
+        """
         deadline = time.monotonic() + STARTUP_TIMEOUT
         while time.monotonic() < deadline:
             STOP.check()
             self.check_running("while starting")
+            self.spoke.clear()
             try:
                 with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - a fixed http://127.0.0.1 URL
-                    return
+                    pass
             except urllib.error.HTTPError:
-                return  # it answered: that is all we wait for
+                pass  # it answered: that is all we wait for
             except OSError:
                 STOP.sleep(0.2)
+                continue
+            if logs_requests:
+                self.spoke.wait(SETTLE_LIMIT)
+            return
         raise DemoError(f"the {self.name} did not answer on {url} within {STARTUP_TIMEOUT} s.")
 
     def terminate(self) -> None:
