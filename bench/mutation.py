@@ -9,8 +9,9 @@ is one safeguard, mutated on its own and run against only the tests that
 exercise it, so that a run fits in a reasonable time on two cores: mutmut
 runs in ``mutants/<group>/``, a copy of the checkout whose ``setup.cfg``
 names the group's files and tests (mutmut reads its settings from the
-working directory), and keeps its results there, so a second run only
-retests what changed.
+working directory), and keeps its results there. Each run starts afresh
+(a changed test may kill a mutant that survived before) unless ``--keep``
+asks mutmut to test only what it has no result for.
 
 One line is printed per group: mutants killed of those that count, and the
 score. Mutants listed in ``mutation/equivalent.txt`` (each with its reason:
@@ -50,7 +51,11 @@ class Group:
 GROUPS = {
     # The verification attempt counter is a limit too: it counts in the limits' cache.
     "limits": Group(
-        ("django_engagelab_otp/limits.py", "django_engagelab_otp/limits_cache.py", "django_engagelab_otp/history/verifications.py"),
+        (
+            "django_engagelab_otp/limits.py",
+            "django_engagelab_otp/limits_cache.py",
+            "django_engagelab_otp/history/verifications.py",
+        ),
         ("tests/test_limits.py", "tests/test_limits_cache.py", "tests/history/test_verifications.py"),
     ),
     "webhooks/signature": Group(
@@ -107,14 +112,17 @@ def configure(target: Path, group: Group) -> None:
         config.write(file)
 
 
-def run(name: str, group: Group, children: int) -> int:
+def run(name: str, group: Group, children: int, *, keep: bool = False) -> int:
     target = workdir(name)
+    if not keep:
+        shutil.rmtree(target / "mutants", ignore_errors=True)
     sync(target)
     configure(target, group)
     mutmut = Path(sys.executable).with_name("mutmut")
     env = {**os.environ, "TEST_DB_TAG": os.environ.get("TEST_DB_TAG", "") + "_mutation"}
     with open(target / "mutmut.log", "w") as log:
-        done = subprocess.run([mutmut, "run", "--max-children", str(children)], cwd=target, stdout=log, stderr=log, env=env)
+        command = [mutmut, "run", "--max-children", str(children)]
+        done = subprocess.run(command, cwd=target, stdout=log, stderr=log, env=env)
     return done.returncode
 
 
@@ -149,6 +157,7 @@ def main() -> int:
     parser.add_argument("groups", nargs="*", help=f"groups to run: {', '.join(GROUPS)} (all by default)")
     parser.add_argument("--survivors", action="store_true", help="list the mutants no test noticed")
     parser.add_argument("--report-only", action="store_true", help="print the last results without running mutmut")
+    parser.add_argument("--keep", action="store_true", help="keep mutmut's earlier results, test only the rest")
     parser.add_argument("--children", type=int, default=2, help="mutants tested at once (default 2)")
     options = parser.parse_args()
     unknown = set(options.groups) - set(GROUPS)
@@ -159,7 +168,7 @@ def main() -> int:
     lines = []
     for name in options.groups or GROUPS:
         group = GROUPS[name]
-        if not options.report_only and run(name, group, options.children) != 0:
+        if not options.report_only and run(name, group, options.children, keep=options.keep) != 0:
             print(f"{name}: mutmut failed, see {workdir(name) / 'mutmut.log'}")
             failed = True
             continue
@@ -176,7 +185,8 @@ def main() -> int:
                 for mutant, status in sorted(found.items())
                 if status not in KILLED and mutant not in equivalent
             ]
-    print(f"mutmut 3 over the safeguard modules; threshold {THRESHOLD:.0f} %; equivalents: {EQUIVALENT.relative_to(ROOT)}")
+    where = EQUIVALENT.relative_to(ROOT)
+    print(f"mutmut 3 over the safeguard modules; threshold {THRESHOLD:.0f} %; equivalent mutants: {where}")
     print("\n".join(lines))
     return 1 if failed else 0
 
