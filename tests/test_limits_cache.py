@@ -16,7 +16,7 @@ from django.core.cache.backends.memcached import PyMemcacheCache
 from django.core.cache.backends.redis import RedisCache
 from django.core.checks import run_checks
 
-from django_engagelab_otp import limits_cache, send_otp, verify_otp
+from django_engagelab_otp import attempts_left, limits_cache, send_otp, verify_otp
 from django_engagelab_otp.checks import TAG
 from django_engagelab_otp.exceptions import ConfigurationError, VerificationLockedError
 from django_engagelab_otp.limits_cache import (
@@ -24,12 +24,16 @@ from django_engagelab_otp.limits_cache import (
     Full,
     Window,
     adds_atomically,
+    cache_key,
+    cache_keys,
     take_alone,
     take_unit,
     units_taken,
 )
 from django_engagelab_otp.models import MessageLog
+from django_engagelab_otp.privacy import keyed_hash
 from tests.support.answers import accept
+from tests.support.clock import Clock
 from tests.support.constants import API, PHONE
 from tests.support.settings import configure
 
@@ -37,14 +41,6 @@ from tests.support.settings import configure
 T0 = 1_748_736_000.0
 
 pytestmark = pytest.mark.django_db
-
-
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -239,3 +235,53 @@ class OwnRedisCache(RedisCache):
 )
 def test_which_backends_add_atomically(backend, atomic):
     assert adds_atomically(backend) is atomic
+
+
+# ---------------------------------------------------------------- claims made before a SECRET_KEY rotation
+
+
+def test_a_cooldown_held_under_the_former_key_refuses_for_the_time_it_has_left(clock):
+    clock.now = T0 + 50
+    take_alone("old", 60)
+    clock.now = T0 + 70  # the next bucket: the former claim is in the bucket before
+    with pytest.raises(Full) as info:
+        take_alone("new", 60, former=["old"])
+    assert info.value.wait == pytest.approx(40)
+    clock.now = T0 + 110  # exactly the cooldown after the former claim
+    take_alone("new", 60, former=["old"])
+
+
+def test_units_taken_under_the_former_key_count(clock):
+    take_unit("old", 3, DAY)
+    take_unit("old", 3, DAY)
+    take_unit("new", 3, DAY, former=["old"])
+    with pytest.raises(Full):
+        take_unit("new", 3, DAY, former=["old"])
+
+
+def test_units_taken_counts_the_window_before_only_when_asked(clock):
+    take_unit("k", 3, DAY)
+    take_unit("k", 3, DAY)
+    clock.now = T0 + 86400
+    assert units_taken("k", 3, DAY) == 0
+    assert units_taken("k", 3, DAY, carry_over=True) == 2
+
+
+def test_attempts_left_counts_the_day_before_too(api, clock):
+    api.post(API + "verifications", json={"message_id": "x", "verify_code": "0", "verified": False})
+    clock.now = T0 + 86400 - 1
+    for _ in range(3):
+        verify_otp("elsewhere", "000000")
+    clock.now = T0 + 86400 + 1
+    assert attempts_left("elsewhere") == 2
+
+
+def test_full_says_how_long_in_whole_seconds():
+    assert str(Full(12.4)) == "taken for 12 s" and Full(12.4).wait == 12.4
+
+
+def test_cache_keys_stay_the_same_from_one_version_to_the_next():
+    # A cooldown kept in a shared cache must still hold while a new version of the site rolls out.
+    digest = keyed_hash("+8618701235678", "limits")
+    assert cache_key("cooldown", "+8618701235678") == f"engagelab_otp:cooldown:{digest[:40]}"
+    assert cache_keys("cooldown", "+8618701235678") == [cache_key("cooldown", "+8618701235678")]
