@@ -62,7 +62,9 @@ GROUPS = {
         ("django_engagelab_otp/webhooks/signature.py", "django_engagelab_otp/signing.py"),
         ("tests/webhooks/test_signature.py",),
     ),
-    "validation": Group(("django_engagelab_otp/validation.py",), ("tests/test_validation.py", "tests/test_destinations.py")),
+    "validation": Group(
+        ("django_engagelab_otp/validation.py",), ("tests/test_validation.py", "tests/test_destinations.py")
+    ),
     "privacy": Group(("django_engagelab_otp/privacy.py",), ("tests/test_privacy.py",)),
     "errors": Group(("django_engagelab_otp/errors.py",), ("tests/test_errors.py",)),
 }
