@@ -56,7 +56,12 @@ GROUPS = {
             "django_engagelab_otp/limits_cache.py",
             "django_engagelab_otp/history/verifications.py",
         ),
-        ("tests/test_limits.py", "tests/test_limits_cache.py", "tests/history/test_verifications.py"),
+        (
+            "tests/test_limits.py",
+            "tests/test_limits_cache.py",
+            "tests/history/test_verifications.py",
+            "tests/test_key_rotation.py",
+        ),
     ),
     "webhooks/signature": Group(
         ("django_engagelab_otp/webhooks/signature.py", "django_engagelab_otp/signing.py"),

@@ -31,9 +31,10 @@ from django_engagelab_otp.exceptions import (
     wait_message,
 )
 from django_engagelab_otp.forms import SendOTPForm, VerifyOTPForm
-from django_engagelab_otp.limits_cache import cache_key
+from django_engagelab_otp.limits_cache import cache_key, cache_keys
 from django_engagelab_otp.management.base import Exit
 from django_engagelab_otp.models import MessageLog
+from django_engagelab_otp.privacy import keyed_hash
 from tests.support.answers import accept, requests_to
 from tests.support.clock import Clock
 from tests.support.constants import API, PHONE
@@ -652,3 +653,23 @@ def test_each_client_s_window_starts_at_a_moment_of_its_own_within_the_window():
 def test_an_address_that_is_no_ip_is_counted_as_written_up_to_100_characters():
     assert limits.client_ip(post("unix-socket")) == "unix-socket"
     assert limits.client_ip(post("x" * 150)) == "x" * 100
+
+
+def test_zero_turns_the_daily_cap_off(api, settings):
+    configure(settings, RESEND_COOLDOWN=0, DAILY_LIMIT=0)
+    accept(api)
+    for _ in range(12):
+        send_otp(PHONE)
+    assert requests_to(api) == 12
+
+
+def test_a_send_claims_the_keys_of_its_template_and_recipient(settings):
+    claim = limits.claim_send(PHONE, "t")
+    cooldown, daily = claim.claims
+    assert all(key.startswith(cache_key("cooldown", f"t\n{PHONE}") + ":") for key in cooldown.keys)
+    assert all(key.startswith(cache_key("daily", PHONE) + ":") for key in daily.keys)
+    settings.SECRET_KEY_FALLBACKS = ["old-key"]
+    assert cache_keys("daily", PHONE) == [
+        cache_key("daily", PHONE),
+        "engagelab_otp:daily:" + keyed_hash(PHONE, "limits", secret="old-key")[:40],
+    ]

@@ -6,6 +6,8 @@ buckets, where a count could start afresh too early or a cooldown end too late.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.core.cache import cache
 from django.core.cache.backends.base import BaseCache
@@ -285,3 +287,37 @@ def test_cache_keys_stay_the_same_from_one_version_to_the_next():
     digest = keyed_hash("+8618701235678", "limits")
     assert cache_key("cooldown", "+8618701235678") == f"engagelab_otp:cooldown:{digest[:40]}"
     assert cache_keys("cooldown", "+8618701235678") == [cache_key("cooldown", "+8618701235678")]
+
+
+# ---------------------------------------------------------------- how long the cache keeps what was taken
+
+
+def kept_for(key):
+    """Seconds the local-memory cache still keeps ``key`` (its own clock is the real one)."""
+    return cache._expire_info[cache.make_key(key)] - time.time()
+
+
+def test_a_unit_is_kept_until_its_window_ends_and_a_margin(clock):
+    clock.now = T0 + 3600
+    (unit,) = take_unit("k", 3, DAY).keys
+    assert kept_for(unit) == pytest.approx(86400 - 3600 + 60, abs=2)
+    (carried,) = take_unit("c", 3, DAY, carry_over=True).keys
+    assert kept_for(carried) == pytest.approx(2 * 86400 - 3600 + 60, abs=2), "read until the next window ends"
+
+
+def test_a_cooldown_is_kept_until_the_bucket_after_ends_and_a_margin(clock):
+    clock.now = T0 + 10
+    claim = take_alone("c", 60)
+    assert len(claim.keys) == 2
+    for key in claim.keys:
+        assert kept_for(key) == pytest.approx(120 - 10 + 60, abs=2)
+
+
+def test_a_claim_that_finds_its_bucket_taken_keeps_nothing(clock):
+    # Another claim added the key of this bucket between this one's two adds.
+    bucket = int(T0 // 60)
+    cache.add(f"c:{bucket}", T0 - 5, timeout=600)
+    with pytest.raises(Full) as info:
+        take_alone("c", 60)
+    assert info.value.wait == pytest.approx(55)
+    assert cache.get(f"c:{bucket - 1}") is None, "the key it added first is given back"
