@@ -319,6 +319,15 @@ def test_a_limit_of_zero_counts_for_the_admin_and_locks_nothing(api, counting, s
     assert attempts("m1") == 10 and attempts_left("m1") is None
 
 
+def test_without_a_limit_an_unanswered_attempt_is_given_back_too(api, counting, settings):
+    configure(settings, MAX_VERIFY_ATTEMPTS=0)
+    row("m1", verify_attempts=2)
+    api.post(API + "verifications", body=requests.ConnectionError("refused"))
+    with pytest.raises(TransportError):
+        verify_otp("m1", "000000")
+    assert attempts("m1") == 2
+
+
 def test_the_row_s_count_is_what_is_left_of_the_limit(settings):
     row("m1", verify_attempts=3)
     assert attempts_left("m1") == 2
