@@ -146,15 +146,15 @@ def statuses(name: str, group: Group) -> dict[str, str]:
 
 
 def line(name: str, found: dict[str, str], equivalent: dict[str, str]) -> tuple[str, float]:
-    counts = Counter(found.values())
+    """The group's line of the report, and its score (killed of the mutants not set aside as equivalent)."""
+    counted = {mutant: status for mutant, status in found.items() if mutant not in equivalent or status in KILLED}
+    counts = Counter(counted.values())
     killed = sum(counts[status] for status in KILLED)
-    set_aside = sum(1 for mutant, status in found.items() if mutant in equivalent and status not in KILLED)
-    counted = len(found) - set_aside
-    score = 100 * killed / counted if counted else 0.0
+    score = 100 * killed / len(counted) if counted else 0.0
     others = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()) if status not in KILLED)
     text = (
-        f"{name:<20} {killed:>4} killed / {counted:>4} = {score:5.1f} %"
-        f"   ({len(found)} mutants, {set_aside} equivalent set aside; {others or 'none left'})"
+        f"{name:<20} {killed:>4} killed / {len(counted):>4} = {score:5.1f} %"
+        f"   ({len(found)} mutants, {len(found) - len(counted)} equivalent set aside; {others or 'none left'})"
     )
     return text, score
 
