@@ -253,6 +253,16 @@ def test_a_cooldown_held_under_the_former_key_refuses_for_the_time_it_has_left(c
     take_alone("new", 60, former=["old"])
 
 
+def test_a_former_claim_that_skipped_its_earlier_bucket_still_refuses(clock):
+    take_alone("old", 60)
+    clock.now = T0 + 119  # the bucket after: the first claim is old enough to stand in no one's way
+    take_alone("old", 60)  # holds its own bucket only
+    clock.now = T0 + 125
+    with pytest.raises(Full) as info:
+        take_alone("new", 60, former=["old"])
+    assert info.value.wait == pytest.approx(54)
+
+
 def test_units_taken_under_the_former_key_count(clock):
     take_unit("old", 3, DAY)
     take_unit("old", 3, DAY)

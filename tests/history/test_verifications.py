@@ -309,6 +309,15 @@ def test_a_limit_of_one_allows_one_code(api, counting, settings, known):
         verify_otp("m1", "000000")
 
 
+def test_a_row_at_its_limit_is_locked_without_a_request(api, counting, settings):
+    configure(settings, MAX_VERIFY_ATTEMPTS=1)
+    row("m1", verify_attempts=1)
+    wrong_answer(api)
+    with pytest.raises(VerificationLockedError):
+        verify_otp("m1", "000000")
+    assert not api.calls
+
+
 def test_a_limit_of_zero_counts_for_the_admin_and_locks_nothing(api, counting, settings):
     configure(settings, MAX_VERIFY_ATTEMPTS=0)
     row("m1", verify_attempts=7)
