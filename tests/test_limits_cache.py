@@ -9,8 +9,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from django.core.cache import cache
-from django.core.cache.backends.base import BaseCache
+from django.core.cache import cache, caches
+from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache
 from django.core.cache.backends.db import DatabaseCache
 from django.core.cache.backends.filebased import FileBasedCache
 from django.core.cache.backends.locmem import LocMemCache
@@ -331,3 +331,27 @@ def test_a_claim_that_finds_its_bucket_taken_keeps_nothing(clock):
         take_alone("c", 60)
     assert info.value.wait == pytest.approx(55)
     assert cache.get(f"c:{bucket - 1}") is None, "the key it added first is given back"
+
+
+class GivenBackMeanwhile(LocMemCache):
+    """A cache where the next ``losses`` adds lose to a rival claim given back before it can be read."""
+
+    losses = 0
+
+    def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        if self.losses > 0:
+            self.losses -= 1
+            return False
+        return super().add(key, value, timeout, version)
+
+
+def test_a_cooldown_whose_rival_gave_back_meanwhile_is_claimed_again(settings, clock):
+    settings.CACHES = {**settings.CACHES, "racing": {"BACKEND": f"{__name__}.GivenBackMeanwhile"}}
+    configure(settings, LIMITS_CACHE="racing")
+    racing = caches["racing"]
+    racing.losses = 1
+    assert len(take_alone("c", 60).keys) == 2
+    racing.losses = 99  # a rival each time: after a few tries, a refusal for the whole cooldown
+    with pytest.raises(Full) as info:
+        take_alone("d", 60)
+    assert info.value.wait == 60
