@@ -220,7 +220,19 @@ def test_failures_and_idempotent_calls():
 def test_markdown_table():
     text = markdown_table()
     lines = text.splitlines()
-    assert lines[0].startswith("| code | HTTP | exception | retried | form field | operator |")
+    assert lines[:2] == [
+        "| code | HTTP | exception | retried | form field | operator | an end user reads | meaning |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    failures = lines.index("")
+    assert lines[failures + 1 : failures + 3] == [
+        "| failure | exception | retryable | outcome unknown | operator | an end user reads | what happened |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    assert lines[failures + 3 :][-1] == (
+        "| `limits_cache` | `ConfigurationError` | yes | no | yes "
+        "| Sending codes is temporarily unavailable. Please try again later. | the cache of the limits failed |"
+    )
     for code in DOCUMENTED_CODES:
         (line,) = [line for line in lines if line.startswith(f"| {code} |")]
         assert line.count(" | ") == 7
