@@ -237,3 +237,17 @@ def test_callback_rows_hash_an_unreadable_recipient_as_it_came_and_leave_other_v
         "to": 42,
         "response": {"response_data": "x"},
     }
+
+
+def test_the_mailbox_of_an_address_whose_quoted_local_part_holds_an_at_sign():
+    assert mailbox('"a@b"@example.com') == '"a@b"@example.com'
+
+
+def test_a_value_that_is_no_number_is_masked_as_it_is():
+    assert mask_recipient("Xyz12345") == "X***2345"
+
+
+def test_an_unreadable_callback_recipient_is_hashed_exactly_as_it_came(settings):
+    configure(settings, HASH_RECIPIENTS=True)
+    hidden = hide_recipients({"to": "Not A Number"})
+    assert hidden == {"to": HASH_PREFIX + keyed_hash("Not A Number", "recipient")}

@@ -349,3 +349,11 @@ def test_a_denied_number_type_is_named_in_words():
     premium = phonenumbers.example_number_for_type("GB", phonenumbers.PhoneNumberType.PREMIUM_RATE)
     error = refused(validation.destination, premium)
     assert (error.field, error.message) == ("to", "Messages cannot be sent to premium-rate numbers.")
+
+
+def test_normalize_recipient_reads_like_recipient_without_the_destination_rules():
+    assert validation.normalize_recipient("187 0123 5678", region="CN") == PHONE
+    assert validation.normalize_recipient(" Bob@EXAMPLE.com ") == "Bob@example.com"
+    assert validation.normalize_recipient('"bob"@example.com') == "bob@example.com"
+    with engagelab(DENIED_COUNTRIES=["CN"]):
+        assert validation.normalize_recipient("+86 187 0123 5678") == PHONE
