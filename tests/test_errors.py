@@ -191,6 +191,8 @@ def test_error_for_names_a_code_that_is_no_code_without_a_message():
     assert error.message == f"{FAILURES['unknown_5xx'].description} (error code -7 is not one)"
     huge = error_for(10**50, http_status=400)
     assert huge.message.endswith(f"(error code {repr(10**50)[:39]}… is not one)")
+    assert error_for(10**39, "x").message == f"x (error code {10**39} is not one)", "40 characters are kept whole"
+    assert error_for(10**40, "x").message == f"x (error code {str(10**40)[:39]}… is not one)"
 
 
 def test_error_for_passes_on_what_overrides_the_row():
