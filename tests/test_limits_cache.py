@@ -18,7 +18,7 @@ from django.core.cache.backends.memcached import PyMemcacheCache
 from django.core.cache.backends.redis import RedisCache
 from django.core.checks import run_checks
 
-from django_engagelab_otp import attempts_left, limits_cache, send_otp, verify_otp
+from django_engagelab_otp import attempts_left, send_otp, verify_otp
 from django_engagelab_otp.checks import TAG
 from django_engagelab_otp.exceptions import ConfigurationError, VerificationLockedError
 from django_engagelab_otp.limits_cache import (
@@ -35,21 +35,11 @@ from django_engagelab_otp.limits_cache import (
 from django_engagelab_otp.models import MessageLog
 from django_engagelab_otp.privacy import keyed_hash
 from tests.support.answers import accept
-from tests.support.clock import Clock
+from tests.support.clock import T0
 from tests.support.constants import API, PHONE
 from tests.support.settings import configure
 
-#: Midnight UTC, 1 June 2025.
-T0 = 1_748_736_000.0
-
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    moved = Clock(T0)
-    monkeypatch.setattr(limits_cache, "clock", moved)
-    return moved
 
 
 # ---------------------------------------------------------------- units per window

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+#: Midnight UTC, 1 June 2025: where the moved clock starts.
+T0 = 1_748_736_000.0
+
 
 class Clock:
     def __init__(self, now: float) -> None:
