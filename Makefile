@@ -18,7 +18,7 @@ CONTRIB_EXTRAS := otp,two-factor,allauth,drf
 # tests/contrib run apart, with the host packages' apps installed (tests/contrib/settings.py).
 CONTRIB := tests/contrib --ds tests.contrib.settings
 
-.PHONY: help demo test test-sqlite test-postgres test-django6 lint docs bench reliability dist clean
+.PHONY: help demo test test-sqlite test-postgres test-django6 lint docs bench reliability mutation dist clean
 
 help:
 	@echo "make demo   - run the demo site against the local simulator (ports: DEMO_PORT, SIMULATOR_PORT)"
@@ -27,6 +27,7 @@ help:
 	@echo "make bench  - benchmarks (bench/)"
 	@echo "make docs   - the documentation site (mkdocs.yml, docs/) into site/, warnings as errors"
 	@echo "make reliability - the fault, bad-input, concurrency, secret-scan and cache-backend figures (docs/reliability.md)"
+	@echo "make mutation - mutmut's scores of the safeguard modules, each against its own tests (not part of make test)"
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -95,6 +96,15 @@ bench: $(VENV)/.installed
 
 reliability: $(VENV)/.installed
 	PG_URL=$(PG_URL) $(VENV)/bin/python bench/reliability.py
+
+# Not part of `make test`: it runs each safeguard's tests once per mutant. MUTATION_ARGS: groups, --survivors.
+MUTATION_ARGS ?=
+$(VENV)/.mutation: $(VENV)/.installed setup.cfg
+	$(VENV)/bin/python -m pip install -q -e '.[mutation]'
+	touch $@
+
+mutation: $(VENV)/.mutation
+	$(VENV)/bin/python bench/mutation.py $(MUTATION_ARGS)
 
 dist: $(VENV)/.installed
 	rm -rf dist && $(VENV)/bin/python -m build --outdir dist .

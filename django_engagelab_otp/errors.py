@@ -143,7 +143,7 @@ def _row(cells: dict[str, str]) -> ErrorCode:
 
 # The two tables, written as a reader scans them: columns apart by two spaces
 # or more, "-" for none; exception classes and user texts by their names above.
-_PLATFORM_CODES = _table("""
+PLATFORM_TABLE = """
 code  HTTP  exception            retry  field  operator  user message    short            meaning (the platform's)
 1000  500   ServerError          yes    -      no        TROUBLE         platform error   internal error
 2001  401   AuthenticationError  no     -      yes       UNAVAILABLE     wrong key        wrong or missing credentials
@@ -165,11 +165,11 @@ code  HTTP  exception            retry  field  operator  user message    short  
 5018  400   RecipientError       no     to     no        HANDSET         handset off      handset problem (off or suspended)
 5019  400   RecipientError       no     to     no        UNSUBSCRIBED    unsubscribed     user unsubscribed
 5020  400   RecipientError       no     to     no        NOT_REGISTERED  not registered   number not registered or invalid
-""")
+"""
 
 # Failures that carry no platform code. "unknown": the platform may have acted anyway.
 # The last four come from this site itself (its limits and verifications), before any request.
-_FAILURES = _table("""
+FAILURE_TABLE = """
 name           exception                retry  operator  unknown  user message  what happened
 unreachable    TransportError           yes    no        no       UNREACHABLE   could not connect (refused, DNS, timeout)
 tls            TransportError           no     yes       no       UNREACHABLE   TLS handshake or certificate failure
@@ -186,13 +186,13 @@ throttled      ThrottledError           yes    no        no       TOO_MANY      
 wrong_code     WrongCodeError           no     no        no       WRONG_CODE    the platform says the code is wrong
 verify_locked  VerificationLockedError  no     no        no       LOCKED        MAX_VERIFY_ATTEMPTS wrong codes given
 limits_cache   ConfigurationError       yes    yes       no       UNAVAILABLE   the cache of the limits failed
-""")
+"""
 
 #: Every documented platform code.
-ERROR_CODES: dict[int, ErrorCode] = {row.code: row for row in _PLATFORM_CODES if row.code is not None}
+ERROR_CODES: dict[int, ErrorCode] = {row.code: row for row in _table(PLATFORM_TABLE) if row.code is not None}
 
 #: Failures without a platform code, by name.
-FAILURES: dict[str, ErrorCode] = {row.name: row for row in _FAILURES}
+FAILURES: dict[str, ErrorCode] = {row.name: row for row in _table(FAILURE_TABLE)}
 
 
 #: The largest code a history row holds: its column is a 32-bit integer on every database.

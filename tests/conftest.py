@@ -10,6 +10,7 @@ from django.utils import translation
 
 from django_engagelab_otp.signals import message_failed, message_sent, otp_verified
 from tests.support.browser import chromium_browser
+from tests.support.clock import T0, Clock
 from tests.support.settings import configure
 
 
@@ -96,3 +97,13 @@ def _no_language_left():
 def no_cooldown(settings):
     """For tests that send to one recipient several times on purpose (the limits have their own tests)."""
     configure(settings, RESEND_COOLDOWN=0)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The limits' clock, stopped at ``T0``: a test moves it (``clock.now += 15``) instead of sleeping."""
+    from django_engagelab_otp import limits_cache
+
+    moved = Clock(T0)
+    monkeypatch.setattr(limits_cache, "clock", moved)
+    return moved

@@ -85,6 +85,66 @@ def test_one_row_per_code_in_the_source():
     assert names == list(FAILURES)
 
 
+def test_the_tables_hold_exactly_what_their_texts_say():
+    # The texts are read when the module is imported; read again, they give the same rows.
+    assert errors._table(errors.PLATFORM_TABLE) == list(ERROR_CODES.values())
+    assert errors._table(errors.FAILURE_TABLE) == list(FAILURES.values())
+    assert ERROR_CODES[5011] == errors.ErrorCode(
+        code=5011,
+        http_status=400,
+        exc_class=RecipientError,
+        retryable=False,
+        field="to",
+        user_message=errors.BAD_NUMBER,
+        description="invalid phone number format",
+        operator=False,
+        outcome_unknown=False,
+        name="",
+        short="invalid number",
+    )
+    assert FAILURES["timeout"] == errors.ErrorCode(
+        code=None,
+        http_status=None,
+        exc_class=TransportError,
+        retryable=False,
+        field=None,
+        user_message=errors.MAYBE_SENT,
+        description="no answer within the read timeout",
+        operator=False,
+        outcome_unknown=True,
+        name="timeout",
+        short="",
+    )
+
+
+def test_only_unknown_outcomes_are_marked_so():
+    assert {name for name, row in FAILURES.items() if row.outcome_unknown} == {
+        "timeout",
+        "disconnected",
+        "proxy_error",
+        "malformed",
+    }
+    assert not any(row.outcome_unknown for row in ERROR_CODES.values())
+
+
+def test_a_table_is_read_by_its_header():
+    text = """
+    name  exception       retry  operator  user message  what happened
+    a     ServerError     yes    no        TROUBLE       it broke  badly
+    """
+    with pytest.raises(ValueError):  # a row with a cell too many
+        errors._table(text)
+    (row,) = errors._table(text.replace("  badly", ""))
+    assert (row.name, row.exc_class, row.retryable, row.operator, row.description) == (
+        "a",
+        ServerError,
+        True,
+        False,
+        "it broke",
+    )
+    assert (row.code, row.http_status, row.field, row.outcome_unknown, row.short) == (None, None, None, False, "")
+
+
 @pytest.mark.parametrize("code", sorted(DOCUMENTED_CODES))
 def test_error_for_builds_the_rows_exception(code):
     row = ERROR_CODES[code]
@@ -108,9 +168,45 @@ def test_error_for_unknown_codes(status, cls, operator):
     assert type(error_for(None, http_status=502)) is ServerError
 
 
+def test_error_for_without_a_code_keeps_the_message_as_it_is():
+    error = error_for(None, "proxy said no", http_status=400)
+    assert type(error) is RequestError and error.code is None and error.message == "proxy said no"
+    assert error.http_status == 400
+
+
+@pytest.mark.parametrize(
+    ("code", "kept"),
+    [(0, 0), (errors.MAX_CODE, errors.MAX_CODE), (-1, None), (errors.MAX_CODE + 1, None), (5011.0, None), (1.5, None)],
+)
+def test_error_for_keeps_only_codes_a_history_row_can_hold(code, kept):
+    error = error_for(code, "said", http_status=400)
+    assert type(error) is RequestError, "a number that is no code is no row of the table, not even 5011.0"
+    assert error.code == kept and error.field is None
+    assert error.message == ("said" if kept is not None else f"said (error code {code!r} is not one)")
+
+
+def test_error_for_names_a_code_that_is_no_code_without_a_message():
+    error = error_for(-7, http_status=502)
+    assert type(error) is ServerError
+    assert error.message == f"{FAILURES['unknown_5xx'].description} (error code -7 is not one)"
+    huge = error_for(10**50, http_status=400)
+    assert huge.message.endswith(f"(error code {repr(10**50)[:39]}… is not one)")
+    assert error_for(10**39, "x").message == f"x (error code {10**39} is not one)", "40 characters are kept whole"
+    assert error_for(10**40, "x").message == f"x (error code {str(10**40)[:39]}… is not one)"
+
+
+def test_error_for_passes_on_what_overrides_the_row():
+    error = error_for(2001, "x", http_status=401, retryable=True, log=None)
+    assert error.retryable is True and error.http_status == 401
+    assert error_for(2001, "x").http_status == 401, "the row's status when the answer gave none"
+    assert error_for(5016, "", http_status=400).message == "internal sending problem"
+
+
 def test_failures_and_idempotent_calls():
     timeout = failure("timeout", "slow")
     assert isinstance(timeout, TransportError) and timeout.outcome_unknown and not timeout.retryable
+    assert timeout.message == "slow" and failure("timeout").message == "no answer within the read timeout"
+    assert FAILURES["tls"].exception().message == "TLS handshake or certificate failure"
     read = failure("timeout", "slow", idempotent=True)
     assert read.retryable and not read.outcome_unknown
     outage = failure("outage", http_status=503, log=None)
@@ -126,7 +222,19 @@ def test_failures_and_idempotent_calls():
 def test_markdown_table():
     text = markdown_table()
     lines = text.splitlines()
-    assert lines[0].startswith("| code | HTTP | exception | retried | form field | operator |")
+    assert lines[:2] == [
+        "| code | HTTP | exception | retried | form field | operator | an end user reads | meaning |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    failures = lines.index("")
+    assert lines[failures + 1 : failures + 3] == [
+        "| failure | exception | retryable | outcome unknown | operator | an end user reads | what happened |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    assert lines[failures + 3 :][-1] == (
+        "| `limits_cache` | `ConfigurationError` | yes | no | yes "
+        "| Sending codes is temporarily unavailable. Please try again later. | the cache of the limits failed |"
+    )
     for code in DOCUMENTED_CODES:
         (line,) = [line for line in lines if line.startswith(f"| {code} |")]
         assert line.count(" | ") == 7

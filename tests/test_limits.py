@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import pickle
 import re
-import time
 from io import StringIO
 
 import pytest
@@ -31,8 +30,10 @@ from django_engagelab_otp.exceptions import (
     wait_message,
 )
 from django_engagelab_otp.forms import SendOTPForm, VerifyOTPForm
+from django_engagelab_otp.limits_cache import cache_key, cache_keys
 from django_engagelab_otp.management.base import Exit
 from django_engagelab_otp.models import MessageLog
+from django_engagelab_otp.privacy import keyed_hash
 from tests.support.answers import accept, requests_to
 from tests.support.constants import API, PHONE
 from tests.support.local_http import closed_port
@@ -170,14 +171,14 @@ def test_zero_turns_the_cooldown_off(api, settings):
     assert requests_to(api) == 2
 
 
-def test_the_cooldown_ends(api, settings):
+def test_the_cooldown_ends(api, settings, clock):
     configure(settings, RESEND_COOLDOWN=0.2)
     accept(api)
     send_otp(PHONE)
     with pytest.raises(ThrottledError) as info:
         send_otp(PHONE)
     assert info.value.wait_seconds == 1
-    time.sleep(0.25)  # the claim's own time says it is over, whatever the cache still keeps
+    clock.now += 0.25  # the claim's own time says it is over, whatever the cache still keeps
     send_otp(PHONE)
     assert requests_to(api) == 2
 
@@ -541,3 +542,132 @@ def test_deploy_check_warns_about_a_per_process_limits_cache():
 )
 def test_each_limit_says_what_it_is_and_how_long_to_wait(scope, text):
     assert str(limits._refuse(scope, 41.2).user_message) == text
+
+
+# ---------------------------------------------------------------- what a refusal holds, exactly
+
+
+def test_a_refused_send_reports_the_time_left_of_the_cooldown(api, clock):
+    accept(api)
+    send_otp(PHONE)
+    clock.now += 15
+    with pytest.raises(ThrottledError) as info:
+        send_otp(PHONE)
+    error = info.value
+    assert (error.scope, error.wait_seconds) == ("cooldown", 45)
+    assert error.message == "refused by the cooldown limit; try again in 45 s"
+
+
+def test_a_refusal_is_logged_with_its_scope_and_wait(caplog):
+    with caplog.at_level(logging.WARNING, logger="django_engagelab_otp.limits"):
+        limits._refuse("cooldown", 44.2, PHONE)
+        limits._refuse("ip", 12, action="verify")
+        limits._refuse("user", 3)
+    assert [r.getMessage() for r in caplog.records] == [
+        "EngageLab send to +86 187****5678 refused by the cooldown limit (45 s to wait)",
+        "EngageLab verify from a client refused by the ip limit (12 s to wait)",
+        "EngageLab send from a client refused by the user limit (3 s to wait)",
+    ]
+
+
+def test_a_claim_given_back_twice_gives_back_nothing_more(api):
+    claim = limits.claim_send(PHONE, "t")
+    claim.release()
+    claim.release()
+    other = limits.claim_send(PHONE, "t")  # another send's cooldown, taken meanwhile
+    claim.release()
+    with pytest.raises(ThrottledError):
+        limits.claim_send(PHONE, "t")
+    other.release()
+
+
+def test_a_claim_the_cache_cannot_give_back_is_logged_not_raised(settings, caplog):
+    claim = limits.claim_send(PHONE, "t")
+    settings.CACHES = {**settings.CACHES, "gone": UNREACHABLE_REDIS}
+    configure(settings, LIMITS_CACHE="gone")
+    with caplog.at_level(logging.ERROR, logger="django_engagelab_otp.limits"):
+        claim.release()
+    (record,) = caplog.records
+    assert re.fullmatch(r"EngageLab limits could not be given back: \w*Error", record.getMessage())
+
+
+UNREACHABLE_REDIS = {
+    "BACKEND": "django.core.cache.backends.redis.RedisCache",
+    "LOCATION": f"redis://127.0.0.1:{closed_port()}/0",
+    "OPTIONS": {"socket_connect_timeout": 1},
+}
+
+
+# ---------------------------------------------------------------- client rates: whose count is whose
+
+
+def test_each_signed_in_user_has_a_count_of_their_own(api, settings):
+    configure(settings, USER_RATE="1/h", IP_RATE=False, RESEND_COOLDOWN=0)
+    accept(api)
+    alice, bob = User.objects.create_user("alice"), User.objects.create_user("bob")
+    assert send_form(post(user=alice), PHONE).log
+    assert send_form(post(user=bob), PHONE).log, "bob is not counted in alice's bucket"
+    error = refused(send_form(post(user=alice), PHONE))
+    assert error is not None
+
+
+def test_anonymous_visitors_share_no_user_count(api, settings):
+    configure(settings, USER_RATE="1/h", IP_RATE=False, RESEND_COOLDOWN=0)
+    accept(api)
+    for ip in ("198.51.100.1", "198.51.100.2", "198.51.100.3"):
+        assert send_form(post(ip), PHONE).log
+
+
+def test_a_request_without_a_user_is_counted_by_its_address_only(api, settings):
+    configure(settings, USER_RATE="1/h", IP_RATE="1/h", RESEND_COOLDOWN=0)
+    accept(api)
+    request = RequestFactory().post("/", REMOTE_ADDR="203.0.113.9")  # no authentication middleware
+    limits.check_client(request, "send")
+    with pytest.raises(ThrottledError) as info:
+        limits.check_client(request, "send")
+    assert info.value.scope == "ip"
+
+
+def test_without_an_address_the_user_rate_still_applies(api, settings, caplog):
+    configure(settings, USER_RATE="1/h", IP_RATE="1/h", RESEND_COOLDOWN=0)
+    user = User.objects.create_user("carol")
+    limits.check_client(post("", user), "verify")
+    with pytest.raises(ThrottledError) as info:
+        limits.check_client(post("", user), "verify")
+    assert info.value.scope == "user"
+    assert "EngageLab verify from a client refused by the user limit" in caplog.text
+    assert "EngageLab client rate not applied: no client address (see CLIENT_IP)" in [
+        r.getMessage() for r in caplog.records
+    ]
+
+
+def test_each_client_s_window_starts_at_a_moment_of_its_own_within_the_window():
+    keys = [cache_key("send:ip", f"203.0.113.{n}") for n in range(20)]
+    offsets = {limits._window(key, 3600).offset for key in keys}
+    assert len(offsets) > 10, "the counts do not all start afresh at once"
+    assert all(0 <= offset < 3600 and offset == int(offset) for offset in offsets)
+
+
+def test_an_address_that_is_no_ip_is_counted_as_written_up_to_100_characters():
+    assert limits.client_ip(post("unix-socket")) == "unix-socket"
+    assert limits.client_ip(post("x" * 150)) == "x" * 100
+
+
+def test_zero_turns_the_daily_cap_off(api, settings):
+    configure(settings, RESEND_COOLDOWN=0, DAILY_LIMIT=0)
+    accept(api)
+    for _ in range(12):
+        send_otp(PHONE)
+    assert requests_to(api) == 12
+
+
+def test_a_send_claims_the_keys_of_its_template_and_recipient(settings):
+    claim = limits.claim_send(PHONE, "t")
+    cooldown, daily = claim.claims
+    assert all(key.startswith(cache_key("cooldown", f"t\n{PHONE}") + ":") for key in cooldown.keys)
+    assert all(key.startswith(cache_key("daily", PHONE) + ":") for key in daily.keys)
+    settings.SECRET_KEY_FALLBACKS = ["old-key"]
+    assert cache_keys("daily", PHONE) == [
+        cache_key("daily", PHONE),
+        "engagelab_otp:daily:" + keyed_hash(PHONE, "limits", secret="old-key")[:40],
+    ]

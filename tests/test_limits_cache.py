@@ -6,9 +6,11 @@ buckets, where a count could start afresh too early or a cooldown end too late.
 
 from __future__ import annotations
 
+import time
+
 import pytest
-from django.core.cache import cache
-from django.core.cache.backends.base import BaseCache
+from django.core.cache import cache, caches
+from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache
 from django.core.cache.backends.db import DatabaseCache
 from django.core.cache.backends.filebased import FileBasedCache
 from django.core.cache.backends.locmem import LocMemCache
@@ -16,7 +18,7 @@ from django.core.cache.backends.memcached import PyMemcacheCache
 from django.core.cache.backends.redis import RedisCache
 from django.core.checks import run_checks
 
-from django_engagelab_otp import limits_cache, send_otp, verify_otp
+from django_engagelab_otp import attempts_left, send_otp, verify_otp
 from django_engagelab_otp.checks import TAG
 from django_engagelab_otp.exceptions import ConfigurationError, VerificationLockedError
 from django_engagelab_otp.limits_cache import (
@@ -24,34 +26,20 @@ from django_engagelab_otp.limits_cache import (
     Full,
     Window,
     adds_atomically,
+    cache_key,
+    cache_keys,
     take_alone,
     take_unit,
     units_taken,
 )
 from django_engagelab_otp.models import MessageLog
+from django_engagelab_otp.privacy import keyed_hash
 from tests.support.answers import accept
+from tests.support.clock import T0
 from tests.support.constants import API, PHONE
 from tests.support.settings import configure
 
-#: Midnight UTC, 1 June 2025.
-T0 = 1_748_736_000.0
-
 pytestmark = pytest.mark.django_db
-
-
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    moved = Clock(T0)
-    monkeypatch.setattr(limits_cache, "clock", moved)
-    return moved
 
 
 # ---------------------------------------------------------------- units per window
@@ -239,3 +227,121 @@ class OwnRedisCache(RedisCache):
 )
 def test_which_backends_add_atomically(backend, atomic):
     assert adds_atomically(backend) is atomic
+
+
+# ---------------------------------------------------------------- claims made before a SECRET_KEY rotation
+
+
+def test_a_cooldown_held_under_the_former_key_refuses_for_the_time_it_has_left(clock):
+    clock.now = T0 + 50
+    take_alone("old", 60)
+    clock.now = T0 + 70  # the next bucket: the former claim is in the bucket before
+    with pytest.raises(Full) as info:
+        take_alone("new", 60, former=["old"])
+    assert info.value.wait == pytest.approx(40)
+    clock.now = T0 + 110  # exactly the cooldown after the former claim
+    take_alone("new", 60, former=["old"])
+
+
+def test_a_former_claim_that_skipped_its_earlier_bucket_still_refuses(clock):
+    take_alone("old", 60)
+    clock.now = T0 + 119  # the bucket after: the first claim is old enough to stand in no one's way
+    take_alone("old", 60)  # holds its own bucket only
+    clock.now = T0 + 125
+    with pytest.raises(Full) as info:
+        take_alone("new", 60, former=["old"])
+    assert info.value.wait == pytest.approx(54)
+
+
+def test_units_taken_under_the_former_key_count(clock):
+    take_unit("old", 3, DAY)
+    take_unit("old", 3, DAY)
+    take_unit("new", 3, DAY, former=["old"])
+    with pytest.raises(Full):
+        take_unit("new", 3, DAY, former=["old"])
+
+
+def test_units_taken_counts_the_window_before_only_when_asked(clock):
+    take_unit("k", 3, DAY)
+    take_unit("k", 3, DAY)
+    clock.now = T0 + 86400
+    assert units_taken("k", 3, DAY) == 0
+    assert units_taken("k", 3, DAY, carry_over=True) == 2
+
+
+def test_attempts_left_counts_the_day_before_too(api, clock):
+    api.post(API + "verifications", json={"message_id": "x", "verify_code": "0", "verified": False})
+    clock.now = T0 + 86400 - 1
+    for _ in range(3):
+        verify_otp("elsewhere", "000000")
+    clock.now = T0 + 86400 + 1
+    assert attempts_left("elsewhere") == 2
+
+
+def test_full_says_how_long_in_whole_seconds():
+    assert str(Full(12.4)) == "taken for 12 s" and Full(12.4).wait == 12.4
+
+
+def test_cache_keys_stay_the_same_from_one_version_to_the_next():
+    # A cooldown kept in a shared cache must still hold while a new version of the site rolls out.
+    digest = keyed_hash("+8618701235678", "limits")
+    assert cache_key("cooldown", "+8618701235678") == f"engagelab_otp:cooldown:{digest[:40]}"
+    assert cache_keys("cooldown", "+8618701235678") == [cache_key("cooldown", "+8618701235678")]
+
+
+# ---------------------------------------------------------------- how long the cache keeps what was taken
+
+
+def kept_for(key):
+    """Seconds the local-memory cache still keeps ``key`` (its own clock is the real one)."""
+    return cache._expire_info[cache.make_key(key)] - time.time()
+
+
+def test_a_unit_is_kept_until_its_window_ends_and_a_margin(clock):
+    clock.now = T0 + 3600
+    (unit,) = take_unit("k", 3, DAY).keys
+    assert kept_for(unit) == pytest.approx(86400 - 3600 + 60, abs=2)
+    (carried,) = take_unit("c", 3, DAY, carry_over=True).keys
+    assert kept_for(carried) == pytest.approx(2 * 86400 - 3600 + 60, abs=2), "read until the next window ends"
+
+
+def test_a_cooldown_is_kept_until_the_bucket_after_ends_and_a_margin(clock):
+    clock.now = T0 + 10
+    claim = take_alone("c", 60)
+    assert len(claim.keys) == 2
+    for key in claim.keys:
+        assert kept_for(key) == pytest.approx(120 - 10 + 60, abs=2)
+
+
+def test_a_claim_that_finds_its_bucket_taken_keeps_nothing(clock):
+    # Another claim added the key of this bucket between this one's two adds.
+    bucket = int(T0 // 60)
+    cache.add(f"c:{bucket}", T0 - 5, timeout=600)
+    with pytest.raises(Full) as info:
+        take_alone("c", 60)
+    assert info.value.wait == pytest.approx(55)
+    assert cache.get(f"c:{bucket - 1}") is None, "the key it added first is given back"
+
+
+class GivenBackMeanwhile(LocMemCache):
+    """A cache where the next ``losses`` adds lose to a rival claim given back before it can be read."""
+
+    losses = 0
+
+    def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        if self.losses > 0:
+            self.losses -= 1
+            return False
+        return super().add(key, value, timeout, version)
+
+
+def test_a_cooldown_whose_rival_gave_back_meanwhile_is_claimed_again(settings, clock):
+    settings.CACHES = {**settings.CACHES, "racing": {"BACKEND": f"{__name__}.GivenBackMeanwhile"}}
+    configure(settings, LIMITS_CACHE="racing")
+    racing = caches["racing"]
+    racing.losses = 1
+    assert len(take_alone("c", 60).keys) == 2
+    racing.losses = 99  # a rival each time: after a few tries, a refusal for the whole cooldown
+    with pytest.raises(Full) as info:
+        take_alone("d", 60)
+    assert info.value.wait == 60

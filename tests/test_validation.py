@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import phonenumbers
 import pytest
 from django import forms
 from django.core.exceptions import ValidationError
@@ -245,3 +246,114 @@ def test_validate_recipient_is_public():
     import django_engagelab_otp
 
     assert django_engagelab_otp.validate_recipient is validate_recipient
+
+
+# ---------------------------------------------------------------- what each refusal says, exactly
+
+COUNTRY_CODE = "Enter a phone number with its country code, like +86 187 0123 5678, or an e-mail address."
+VALID_NUMBER = "Enter a valid phone number or e-mail address."
+LANGUAGE_CHOICES = "default, zh_CN, zh_HK, en, ja, th, es"
+
+
+@pytest.mark.parametrize(
+    ("call", "value", "field", "message"),
+    [
+        (validation.recipient, None, "to", "The recipient must be text."),
+        (validation.recipient, "  ", "to", "The recipient is required."),
+        (validation.recipient, "+86\x7f187", "to", "The recipient contains control or invisible characters."),
+        (validation.recipient, "x" * 321, "to", "The recipient is too long."),
+        (validation.recipient, "x" * 320, "to", COUNTRY_CODE),
+        (validation.recipient, "+999 1234567", "to", VALID_NUMBER),
+        (validation.recipients, 12, "to", "Recipients must be text or a list of texts."),
+        (validation.recipients, [], "to", "At least one recipient is required."),
+        (validation.recipients, [PHONE, "nope"], "to", f"Recipient 2: {COUNTRY_CODE}"),
+        (validation.template_id, 5, "template_id", "The template id must be text."),
+        (validation.template_id, "", "template_id", "The template id is required."),
+        (
+            validation.template_id,
+            "a\u200bb",
+            "template_id",
+            "The template id contains control or invisible characters.",
+        ),
+        (validation.template_id, "x" * 129, "template_id", "The template id must be at most 128 characters."),
+        (validation.language, "fr", "language", f"Unknown language 'fr'; use one of: {LANGUAGE_CHOICES}."),
+        (validation.language, "y" * 25, "language", f"Unknown language '{'y' * 20}'; use one of: {LANGUAGE_CHOICES}."),
+        (validation.params, ["a"], "params", "Template parameters must be a mapping of names to texts."),
+        (validation.params, {f"k{n}": "v" for n in range(51)}, "params", "Too many template parameters (at most 50)."),
+        (
+            validation.params,
+            {"k" * 65: "v"},
+            "params",
+            f"Template parameter names must be non-empty texts of at most 64 characters, not {repr('k' * 65)[:64]}.",
+        ),
+        (validation.params, {"n": None}, "params", "Template parameter 'n' must be text or a number, not NoneType."),
+        (validation.params, {"n": float("nan")}, "params", "Template parameter 'n' is not a finite number."),
+        (
+            validation.params,
+            {"n": "x" * 1001},
+            "params",
+            "Template parameter 'n' is too long or contains a NUL character.",
+        ),
+        (validation.code, "12", "code", "Enter the code: 4 to 10 letters or digits."),
+        (validation.message_id, " ", "message_id", "A message id is required."),
+        (validation.message_id, "x" * 65, "message_id", "This is not a valid message id."),
+    ],
+)
+def test_each_refusal_names_its_field_and_says_why(call, value, field, message):
+    error = refused(call, value)
+    assert (error.field, error.message) == (field, message)
+
+
+def test_invisible_characters_are_refused_wherever_text_is_read():
+    for invisible in ("\u200b", "\u202e", "\ufeff"):  # zero-width space, right-to-left override, BOM
+        assert refused(validation.recipient, f"bob{invisible}@example.com").field == "to"
+    assert validation.template_id("a\u00a0b") == "a\u00a0b", "a no-break space is visible"
+
+
+# ---------------------------------------------------------------- sizes: the largest accepted, the smallest refused
+
+
+def test_every_size_limit_accepts_its_maximum_and_refuses_one_more():
+    assert validation.params({f"k{n}": "v" for n in range(50)})
+    assert validation.params({"k" * 64: "v"}) == {"k" * 64: "v"}
+    assert validation.params({"n": "x" * 1000}) == {"n": "x" * 1000}
+    assert validation.params({"n": Decimal("1E+999")}) == {"n": "1" + "0" * 999}
+    assert validation.params({"n": 10**999}) == {"n": str(10**999)}
+    assert refused(validation.params, {"n": 10**1000}).message.endswith("is too long or contains a NUL character.")
+    assert validation.message_id("x" * 64) == "x" * 64
+    assert len(validation.recipients([f"u{n}@example.com" for n in range(100)])) == 100
+
+
+def test_more_recipients_than_one_message_takes_are_refused_under_to():
+    many = [f"u{n}@example.com" for n in range(101)]
+    error = refused(validation.recipients, many)
+    assert (error.field, error.message) == ("to", "At most 100 recipients can share one message.")
+
+
+# ---------------------------------------------------------------- regions and destinations
+
+
+def test_recipients_read_national_numbers_in_the_region_given():
+    assert validation.recipients("187 0123 5678", region="CN") == PHONE
+    assert validation.recipients(["187 0123 5678", "+447911123456"], region="CN") == [PHONE, "+447911123456"]
+
+
+def test_allowed_countries_refuse_the_others():
+    with engagelab(ALLOWED_COUNTRIES=["CN"]):
+        assert validation.recipient(PHONE) == PHONE
+        error = refused(validation.recipient, "+447911123456")
+    assert (error.field, error.message) == ("to", "Messages cannot be sent to phone numbers of this country.")
+
+
+def test_a_denied_number_type_is_named_in_words():
+    premium = phonenumbers.example_number_for_type("GB", phonenumbers.PhoneNumberType.PREMIUM_RATE)
+    error = refused(validation.destination, premium)
+    assert (error.field, error.message) == ("to", "Messages cannot be sent to premium-rate numbers.")
+
+
+def test_normalize_recipient_reads_like_recipient_without_the_destination_rules():
+    assert validation.normalize_recipient("187 0123 5678", region="CN") == PHONE
+    assert validation.normalize_recipient(" Bob@EXAMPLE.com ") == "Bob@example.com"
+    assert validation.normalize_recipient('"bob"@example.com') == "bob@example.com"
+    with engagelab(DENIED_COUNTRIES=["CN"]):
+        assert validation.normalize_recipient("+86 187 0123 5678") == PHONE

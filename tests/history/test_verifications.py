@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import re
 import time
 from io import StringIO
 
 import pytest
 import requests
 from django.core.management import CommandError, call_command
-from django.db import OperationalError, connection
+from django.db import OperationalError, connection, transaction
 
 from django_engagelab_otp import attempts_left, check_otp, is_locked, send_otp, verify_otp
 from django_engagelab_otp.errors import FAILURES
 from django_engagelab_otp.exceptions import RequestError, TransportError, VerificationLockedError, WrongCodeError
 from django_engagelab_otp.forms import VerifyOTPForm
+from django_engagelab_otp.history import verifications as counter
+from django_engagelab_otp.limits_cache import Claim
 from django_engagelab_otp.management.base import Exit
 from django_engagelab_otp.models import MessageLog
 from tests.support.constants import API, PHONE
+from tests.support.local_http import closed_port
 from tests.support.settings import configure
 from tests.support.threads import run_together
 
@@ -220,3 +226,159 @@ def test_the_log_a_send_returns_knows_its_recipient_even_when_hashed(engagelab_s
 def test_the_wrong_code_text_says_how_many_tries_are_left(left, text):
     assert str(WrongCodeError(attempts_left=left).user_message) == text
     assert str(WrongCodeError().user_message) == str(FAILURES["wrong_code"].user_message), "no count: the table's text"
+
+
+# ---------------------------------------------------------------- each message's own count, both ways of counting
+
+
+@pytest.fixture(params=["as-this-database-counts", "on-the-row-beside"])
+def counting(request, monkeypatch):
+    """Both ways an attempt is counted, whatever database runs the suite.
+
+    On a database that writes beside the caller's transaction (PostgreSQL) the
+    row's conditional UPDATE alone counts; on SQLite the cache counts too. The
+    second way is taken here on any database, so that each is tested on each.
+    """
+    if request.param == "on-the-row-beside":
+        monkeypatch.setattr(counter, "writes_beside", lambda connection: True)
+    return request.param
+
+
+def wrong_answer(api):
+    api.post(API + "verifications", json={"message_id": "m", "verify_code": "000000", "verified": False})
+
+
+def row(message_id, **fields):
+    return MessageLog.objects.create(
+        kind="otp", to=PHONE, template_id="t", message_id=message_id, status="accepted", **fields
+    )
+
+
+def attempts(message_id):
+    return MessageLog.objects.get(message_id=message_id).verify_attempts
+
+
+def test_an_attempt_given_back_is_its_own_message_s_alone(api, counting):
+    row("m1")
+    row("m2")
+    wrong_answer(api)
+    api.post(API + "verifications", body=requests.ConnectionError("refused"))
+    assert verify_otp("m2", "000000") is False
+    with pytest.raises(TransportError):
+        verify_otp("m1", "000000")
+    assert (attempts("m1"), attempts("m2")) == (0, 1)
+
+
+def test_each_unknown_message_id_has_a_count_of_its_own(api, counting):
+    wrong_answer(api)
+    for _ in range(5):
+        verify_otp("elsewhere-1", "000000")
+    assert is_locked("elsewhere-1")
+    assert verify_otp("elsewhere-2", "000000") is False
+    assert attempts_left("elsewhere-2") == 4
+
+
+@pytest.mark.parametrize("known", [True, False], ids=["sent-here", "sent-elsewhere"])
+def test_the_lock_names_the_message_and_the_limit(api, counting, caplog, settings, known):
+    configure(settings, MAX_VERIFY_ATTEMPTS=2)
+    if known:
+        row("m1")
+    wrong_answer(api)
+    verify_otp("m1", "000000")
+    verify_otp("m1", "000000")
+    with (
+        caplog.at_level(logging.WARNING, logger="django_engagelab_otp.limits"),
+        pytest.raises(VerificationLockedError) as info,
+    ):
+        verify_otp("m1", "000000")
+    assert info.value.message == "message m1 had 2 wrong codes; request a new one"
+    assert "EngageLab verification of m1 refused: 2 wrong codes already" in [r.getMessage() for r in caplog.records]
+    assert len(api.calls) == 2
+
+
+@pytest.mark.parametrize("known", [True, False], ids=["sent-here", "sent-elsewhere"])
+def test_a_limit_of_one_allows_one_code(api, counting, settings, known):
+    configure(settings, MAX_VERIFY_ATTEMPTS=1)
+    if known:
+        row("m1")
+    wrong_answer(api)
+    assert attempts_left("m1") == 1
+    verify_otp("m1", "000000")
+    assert attempts_left("m1") == 0
+    with pytest.raises(VerificationLockedError):
+        verify_otp("m1", "000000")
+
+
+def test_a_row_at_its_limit_is_locked_without_a_request(api, counting, settings):
+    configure(settings, MAX_VERIFY_ATTEMPTS=1)
+    row("m1", verify_attempts=1)
+    wrong_answer(api)
+    with pytest.raises(VerificationLockedError):
+        verify_otp("m1", "000000")
+    assert not api.calls
+
+
+def test_a_limit_of_zero_counts_for_the_admin_and_locks_nothing(api, counting, settings):
+    configure(settings, MAX_VERIFY_ATTEMPTS=0)
+    row("m1", verify_attempts=7)
+    wrong_answer(api)
+    for _ in range(3):
+        assert verify_otp("m1", "000000") is False
+        assert verify_otp("elsewhere", "000000") is False
+    assert attempts("m1") == 10 and attempts_left("m1") is None
+
+
+def test_without_a_limit_an_unanswered_attempt_is_given_back_too(api, counting, settings):
+    configure(settings, MAX_VERIFY_ATTEMPTS=0)
+    row("m1", verify_attempts=2)
+    api.post(API + "verifications", body=requests.ConnectionError("refused"))
+    with pytest.raises(TransportError):
+        verify_otp("m1", "000000")
+    assert attempts("m1") == 2
+
+
+def test_the_row_s_count_is_what_is_left_of_the_limit(settings):
+    row("m1", verify_attempts=3)
+    assert attempts_left("m1") == 2
+    configure(settings, MAX_VERIFY_ATTEMPTS=3)
+    assert is_locked("m1")
+
+
+@pytest.mark.django_db(transaction=True)  # the row committed, as a sent message's is
+def test_wrong_codes_given_in_a_transaction_rolled_back_still_count(api):
+    row("m1")
+    wrong_answer(api)
+    for _ in range(5):
+        with contextlib.suppress(RolledBack), transaction.atomic():
+            assert verify_otp("m1", "000000") is False
+            raise RolledBack
+    with pytest.raises(VerificationLockedError):
+        verify_otp("m1", "000000")
+
+
+class RolledBack(Exception):
+    """Leaves an atomic block with a rollback."""
+
+
+def test_the_right_code_stamps_the_row_once_for_both_columns(api):
+    log = row("m1")
+    api.post(API + "verifications", json={"message_id": "m1", "verify_code": "123456", "verified": True})
+    assert verify_otp("m1", "123456") is True
+    log.refresh_from_db()
+    assert log.verified_at is not None and log.updated_at == log.verified_at
+
+
+def test_an_attempt_the_cache_cannot_give_back_is_logged_not_raised(settings, caplog):
+    attempt = counter.Attempt("m1", on_row=False, claim=Claim(("k",)))
+    settings.CACHES = {
+        **settings.CACHES,
+        "gone": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{closed_port()}/0",
+        },
+    }
+    configure(settings, LIMITS_CACHE="gone")
+    with caplog.at_level(logging.ERROR, logger="django_engagelab_otp.limits"):
+        attempt.refund()
+    (record,) = caplog.records
+    assert re.fullmatch(r"EngageLab verification attempt not given back: \w*Error", record.getMessage())

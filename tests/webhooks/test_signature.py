@@ -7,20 +7,29 @@ import hmac
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 import time
 
 import pytest
+from django.core.cache import caches
 from django.db import connection
-from django.test import override_settings
+from django.test import RequestFactory, override_settings
 from engagelab_otp import WebhookSignatureError, WebhookVerifier
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from django_engagelab_otp.models import MessageEvent, MessageLog
 from django_engagelab_otp.signing import callback_id, sign
-from django_engagelab_otp.webhooks.signature import Rejected, parse_callback_id, verify_callback_id
+from django_engagelab_otp.webhooks.signature import (
+    Claim,
+    Rejected,
+    authenticate,
+    claim_nonce,
+    parse_callback_id,
+    verify_callback_id,
+)
 from tests.support.constants import ROOT
 from tests.support.settings import engagelab
 from tests.support.webhooks import (
@@ -101,6 +110,121 @@ def test_refusal_reasons():
     assert refusal(callback_id(SECRET, USERNAME, timestamp=NOW - 301)) == (403, "stale timestamp")
     assert refusal(callback_id(SECRET, USERNAME, timestamp=NOW + 301)) == (403, "stale timestamp")
     verify_callback_id(callback_id(SECRET, USERNAME, timestamp=NOW - 300), username=USERNAME, secret=SECRET, now=NOW)
+
+
+def test_malformed_headers_say_so():
+    with pytest.raises(Rejected) as info:
+        verify_callback_id("", username=USERNAME, secret=SECRET, now=NOW)
+    assert (info.value.status, info.value.reason, str(info.value)) == (
+        401,
+        "missing X-CALLBACK-ID",
+        "missing X-CALLBACK-ID",
+    )
+    for header in (
+        "garbage",
+        f"timestamp={NOW};nonce=a;username=u",
+        f"timestamp=x;nonce=a;username=u;signature={'0' * 64}",
+    ):
+        with pytest.raises(Rejected) as info:
+            parse_callback_id(header)
+        assert (info.value.status, info.value.reason) == (401, "malformed X-CALLBACK-ID")
+
+
+def test_empty_segments_are_skipped_and_a_nonce_may_hold_an_equals_sign():
+    header = callback_id(SECRET, USERNAME, timestamp=NOW, nonce="a=b")
+    parsed = verify_callback_id(f";{header.replace(';', '; ;')};", username=USERNAME, secret=SECRET, now=NOW)
+    assert (parsed.nonce, parsed.username) == ("a=b", USERNAME)
+
+
+def test_a_fresh_nonce_is_32_hex_digits_each_time():
+    nonces = {parse_callback_id(callback_id(SECRET, USERNAME)).nonce for _ in range(3)}
+    assert len(nonces) == 3 and all(re.fullmatch(r"[0-9a-f]{32}", nonce) for nonce in nonces)
+
+
+# ------------------------------------------------------------------ authenticate: the settings, the nonce
+
+
+def callback_request(**headers):
+    return RequestFactory().post(URL, b"{}", content_type="application/json", **headers)
+
+
+def authenticated(header, *, now=NOW):
+    return authenticate(callback_request(HTTP_X_CALLBACK_ID=header), now=now)
+
+
+def refusal(call, *args, **kwargs):
+    with pytest.raises(Rejected) as info:
+        call(*args, **kwargs)
+    return info.value.status, info.value.reason
+
+
+def test_authenticate_reads_the_tolerance_and_the_clock_it_is_given():
+    with signed_settings(WEBHOOK_TOLERANCE=100):
+        authenticated(callback_id(SECRET, USERNAME, timestamp=NOW - 100))
+        assert refusal(authenticated, callback_id(SECRET, USERNAME, timestamp=NOW - 101)) == (403, "stale timestamp")
+        assert refusal(authenticate, callback_request()) == (401, "missing X-CALLBACK-ID")
+
+
+def nonce_expiry(claim):
+    """When the local-memory cache forgets a claimed nonce (seconds since the epoch)."""
+    cache = caches[claim.cache_alias]
+    return cache._expire_info[cache.make_key(claim.key)]
+
+
+def test_a_nonce_is_kept_for_twice_the_tolerance_and_a_minute_under_a_key_of_username_and_nonce():
+    with signed_settings(WEBHOOK_TOLERANCE=100):
+        claim = authenticated(callback_id(SECRET, USERNAME, timestamp=NOW, nonce="n-ttl"))
+    assert nonce_expiry(claim) == pytest.approx(time.time() + 260, abs=5)
+    digest = hashlib.sha256(f"{USERNAME}\nn-ttl".encode()).hexdigest()
+    assert claim.key == f"engagelab_otp:callback-nonce:{digest}"
+    assert nonce_expiry(claim_nonce("u", "short", ttl=-5)) == pytest.approx(time.time() + 1, abs=0.5)
+
+
+def test_one_nonce_of_two_usernames_is_two_claims():
+    claim_nonce("one", "n-1", ttl=60)
+    claim_nonce("two", "n-1", ttl=60)
+    assert refusal(claim_nonce, "two", "n-1", ttl=60) == (403, "replayed nonce")
+
+
+def test_the_nonce_is_claimed_in_the_cache_the_setting_names():
+    caches_setting = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "d"},
+        "nonces": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "nonces-test"},
+    }
+    with override_settings(CACHES=caches_setting), signed_settings(WEBHOOK_NONCE_CACHE="nonces"):
+        claim = claim_nonce(USERNAME, "n-alias", ttl=60)
+        assert claim.cache_alias == "nonces" and caches["nonces"].get(claim.key) is not None
+        claim.release()
+        assert caches["nonces"].get(claim.key) is None
+
+
+def test_a_release_gives_back_once_and_never_another_requests_claim():
+    first = claim_nonce(USERNAME, "n-again", ttl=60)
+    first.release()
+    second = claim_nonce(USERNAME, "n-again", ttl=60)  # the platform's retry
+    first.release()
+    assert refusal(claim_nonce, USERNAME, "n-again", ttl=60) == (403, "replayed nonce")
+    second.release()
+    Claim().release()  # nothing claimed: nothing to give back
+    Claim("k", "no-such-cache").release()  # the store gone: the key expires on its own
+
+
+def test_settings_refusals_say_why():
+    request = callback_request(HTTP_X_CALLBACK_ID=callback_id(SECRET, USERNAME, timestamp=NOW))
+    with engagelab(WEBHOOK_AUTHORIZATION="Bearer t"):
+        assert refusal(authenticate, request, now=NOW) == (401, "invalid Authorization")
+    with engagelab(WEBHOOK_USERNAME=USERNAME):
+        assert refusal(authenticate, request, now=NOW) == (503, "callback signature half configured")
+    with engagelab(WEBHOOK_SECRET=SECRET):
+        assert refusal(authenticate, request, now=NOW) == (503, "callback signature half configured")
+    with override_settings(CACHES=UNREACHABLE_NONCES), signed_settings(WEBHOOK_NONCE_CACHE="nowhere"):
+        assert refusal(authenticate, request, now=NOW) == (503, "nonce store unavailable")
+
+
+UNREACHABLE_NONCES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "nowhere": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"},
+}
 
 
 # ------------------------------------------------------------------ the vendor SDK
