@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .privacy import is_hashed, mask_recipient
@@ -133,7 +134,12 @@ class MessageLog(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} to {self.masked_to} ({self.status})"
+        # The admin shows it as the page's title and in its breadcrumbs: in the reader's language.
+        return gettext("%(kind)s to %(recipient)s (%(status)s)") % {
+            "kind": self.get_kind_display(),
+            "recipient": self.masked_to,
+            "status": self.get_status_display(),
+        }
 
     def __repr__(self) -> str:
         return f"<MessageLog {self.pk} {self.kind} {self.masked_to} {self.status} {self.message_id}>"
@@ -216,4 +222,8 @@ class MessageEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.event} {self.message_id} at {self.occurred_at:%Y-%m-%d %H:%M:%S}"
+        return gettext("%(event)s %(message_id)s at %(time)s") % {
+            "event": self.event,
+            "message_id": self.message_id,
+            "time": f"{self.occurred_at:%Y-%m-%d %H:%M:%S}",
+        }

@@ -155,3 +155,21 @@ def _middleware() -> list[str]:
     from django.conf import settings
 
     return list(settings.MIDDLEWARE)
+
+
+def test_a_history_row_and_an_event_are_named_in_the_readers_language() -> None:
+    """The admin's page titles and breadcrumbs: ``MessageLog.__str__`` and ``MessageEvent.__str__``."""
+    import datetime
+
+    from django_engagelab_otp.models import MessageEvent
+
+    log = MessageLog(kind=MessageLog.Kind.OTP, to="+8618701235678", status=MessageLog.Status.FAILED)
+    event = MessageEvent(event="delivered", message_id="1234", occurred_at=datetime.datetime(2026, 11, 30, 10, 44))
+    with translation.override("en"):
+        assert str(log) == f"OTP (platform code) to {log.masked_to} (Failed)"
+        assert str(event) == "delivered 1234 at 2026-11-30 10:44:00"
+    with translation.override("de"):
+        assert str(log) == f"OTP (Code der Plattform) an {log.masked_to} (Fehlgeschlagen)"
+        assert str(event) == "delivered 1234 am 2026-11-30 10:44:00"
+    with translation.override("zh-hans"):
+        assert str(log) == f"发往 {log.masked_to} 的OTP（平台验证码）（失败）"
