@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -16,6 +15,7 @@ from django_engagelab_otp.exceptions import EngageLabError, ThrottledError, Veri
 from django_engagelab_otp.forms import SendOTPForm
 from django_engagelab_otp.models import MessageLog
 from tests.support.constants import API, PHONE, ROOT
+from tests.support.processes import race
 from tests.support.settings import configure
 from tests.support.webhooks import REDIS_URL, redis_cache, redis_keys
 
@@ -56,18 +56,7 @@ def start_sender(simulator, config, recipient):
 
 @pytest.mark.slow
 def test_processes_racing_for_one_recipient_send_exactly_one_message(engagelab_simulator, redis):
-    senders = [start_sender(engagelab_simulator, redis, PHONE) for _ in range(PROCESSES)]
-    try:
-        for sender in senders:
-            assert sender.stdout.readline().strip() == "ready", sender.stderr.read()
-        for sender in senders:  # released together: each is already waiting on its stdin
-            sender.stdin.write("go\n")
-            sender.stdin.flush()
-        results = [json.loads(sender.communicate(timeout=60)[0]) for sender in senders]
-    finally:
-        for sender in senders:
-            if sender.poll() is None:
-                sender.kill()
+    results = race([start_sender(engagelab_simulator, redis, PHONE) for _ in range(PROCESSES)])
     outcomes = sorted(result["outcome"] for result in results)
     assert outcomes == ["sent"] + ["throttled"] * (PROCESSES - 1), results
     assert {r["scope"] for r in results if r["outcome"] == "throttled"} == {"cooldown"}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import subprocess
 import sys
@@ -14,6 +13,7 @@ from django_engagelab_otp import send_rate
 from django_engagelab_otp.backends.http import HTTPBackend
 from tests.support.constants import PHONE, ROOT
 from tests.support.local_http import LocalServer
+from tests.support.processes import race
 from tests.support.rates import busiest_second
 from tests.support.settings import configure
 from tests.support.webhooks import REDIS_URL, redis_cache
@@ -40,18 +40,7 @@ def start_taker(prefix: str) -> subprocess.Popen:
 @pytest.mark.slow
 def test_two_processes_share_one_rate_through_redis():
     with redis_cache() as config:
-        takers = [start_taker(config["KEY_PREFIX"]) for _ in range(PROCESSES)]
-        try:
-            for taker in takers:
-                assert taker.stdout.readline().strip() == "ready"
-            for taker in takers:
-                taker.stdin.write("go\n")
-                taker.stdin.flush()
-            granted = [json.loads(taker.communicate(timeout=60)[0]) for taker in takers]
-        finally:
-            for taker in takers:
-                if taker.poll() is None:
-                    taker.kill()
+        granted = race([start_taker(config["KEY_PREFIX"]) for _ in range(PROCESSES)])
     moments = sorted(moment for each in granted for moment in each)
     assert all(len(each) > RATE for each in granted), "both processes sent"
     assert busiest_second(moments) <= RATE  # never above, in any second

@@ -128,12 +128,18 @@ def test_asking_again_at_once_meets_the_cooldown_as_a_message(user, outbox):
     assert response.status_code == 302
 
 
-def test_two_factors_setup_wizard_validates_the_number_through_the_gateway(user, outbox):
+def setup_wizard_at_sms(user) -> tuple[Client, str]:
+    """A signed-in client in two-factor's setup wizard, past its welcome and with text messages chosen."""
     client = Client()
     client.force_login(user)
     url = "/account/two_factor/setup/"
     client.post(url, {"setup_view-current_step": "welcome"})
     client.post(url, {"setup_view-current_step": "method", "method-method": "sms"})
+    return client, url
+
+
+def test_two_factors_setup_wizard_validates_the_number_through_the_gateway(user, outbox):
+    client, url = setup_wizard_at_sms(user)
     response = client.post(url, {"setup_view-current_step": "sms", "sms-number": PHONE})
     assert response.status_code == 200 and response.context["challenge_succeeded"] is True
     response = client.post(url, {"setup_view-current_step": "validation", "validation-token": outbox[-1].code})
@@ -142,11 +148,7 @@ def test_two_factors_setup_wizard_validates_the_number_through_the_gateway(user,
 
 
 def test_two_factors_setup_wizard_shows_a_refused_number(user, outbox):
-    client = Client()
-    client.force_login(user)
-    url = "/account/two_factor/setup/"
-    client.post(url, {"setup_view-current_step": "welcome"})
-    client.post(url, {"setup_view-current_step": "method", "method-method": "sms"})
+    client, url = setup_wizard_at_sms(user)
     response = client.post(url, {"setup_view-current_step": "sms", "sms-number": "+442079460513"})
     assert response.status_code == 200 and outbox == []
     shown = [str(message) for message in get_messages(response.wsgi_request)]

@@ -94,3 +94,13 @@ def run_as_a_project(tmp_path: Path, files: dict[str, str]) -> subprocess.Comple
         cwd=ROOT,
         env=env,
     )
+
+
+def imported_names(blocks: str) -> list[tuple[str, str]]:
+    """``(module, name)`` for each ``from django_engagelab_otp… import …`` line in ``blocks``; each name must exist."""
+    imports = re.findall(r"^from (django_engagelab_otp[\w.]*) import ([\w, ]+)$", blocks, re.M)
+    for module, names in imports:
+        loaded = importlib.import_module(module)
+        for name in names.split(","):
+            assert hasattr(loaded, name.strip()), (module, name)
+    return imports

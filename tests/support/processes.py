@@ -1,4 +1,4 @@
-"""What the demo's process tests look at: a process's descendants, whether they still run, free ports.
+"""What the process tests look at: a process's descendants, whether they still run, free ports; races.
 
 Read from ``/proc`` (Linux): no psutil needed, and nothing mocked.
 """
@@ -6,9 +6,11 @@ Read from ``/proc`` (Linux): no psutil needed, and nothing mocked.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -112,3 +114,23 @@ def _bindable(port: int, host: str) -> bool:
         except OSError:
             return False
         return True
+
+
+def race(processes: list[subprocess.Popen], timeout: float = 60) -> list:
+    """Release processes together and read each one's JSON answer; kill whatever is left after.
+
+    Each process prints ``ready`` once it is set, waits for ``go`` on its stdin,
+    prints its result as one JSON line and ends.
+    """
+    try:
+        for process in processes:
+            assert process.stdout.readline().strip() == "ready", process.stderr and process.stderr.read()
+        for process in processes:  # released together: each is already waiting on its stdin
+            process.stdin.write("go\n")
+            process.stdin.flush()
+        return [json.loads(process.communicate(timeout=timeout)[0]) for process in processes]
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()

@@ -31,6 +31,7 @@ from django_engagelab_otp.webhooks.signature import (
     verify_callback_id,
 )
 from tests.support.constants import ROOT
+from tests.support.processes import race
 from tests.support.settings import engagelab
 from tests.support.webhooks import (
     SECRET,
@@ -517,20 +518,10 @@ def test_two_processes_race_for_the_same_nonces_and_exactly_one_wins(redis_nonce
     racers = [
         subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env) for _ in range(2)
     ]
-    try:
-        for racer in racers:
-            racer.stdin.write(json.dumps(headers) + "\n")
-            racer.stdin.flush()
-        for racer in racers:
-            assert racer.stdout.readline().strip() == "ready"
-        for racer in racers:
-            racer.stdin.write("go\n")
-            racer.stdin.flush()
-        results = [json.loads(racer.stdout.readline()) for racer in racers]
-    finally:
-        for racer in racers:
-            racer.kill()
-            racer.wait()
+    for racer in racers:
+        racer.stdin.write(json.dumps(headers) + "\n")
+        racer.stdin.flush()
+    results = race(racers)
     assert {outcome for result in results for outcome in result} <= {"won", "replayed nonce"}
     for first, second in zip(*results, strict=True):
         assert sorted([first, second]) == ["replayed nonce", "won"]
