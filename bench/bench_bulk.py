@@ -139,16 +139,17 @@ def child_bulk(
             writer.writerows((phone(number), str(number)) for number in range(first, first + lines))
         engagelab = {**otp_settings.user_settings(), "SEND_RATE": rate or None}
         with override_settings(ENGAGELAB_OTP=engagelab):
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             template = NOTICE if kind == "custom" else TEMPLATE
             summary = send_csv(
                 path, batch=batch, kind=kind, template_id=template, concurrency=concurrency, progress=False
             )
-            seconds = time.perf_counter() - start
+            seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     recorded = MessageLog.objects.filter(idempotency_key__startswith=f"bulk:{batch}:", status="accepted").count()
     return {
         "seconds": seconds,
         "per_second": summary.sent / seconds,
+        "cpu_per_line": cpu / lines,
         "sent": summary.sent,
         "recorded": recorded,
         "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,

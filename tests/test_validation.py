@@ -357,3 +357,30 @@ def test_normalize_recipient_reads_like_recipient_without_the_destination_rules(
     assert validation.normalize_recipient('"bob"@example.com') == "bob@example.com"
     with engagelab(DENIED_COUNTRIES=["CN"]):
         assert validation.normalize_recipient("+86 187 0123 5678") == PHONE
+
+
+def test_a_number_is_accepted_exactly_when_phonenumbers_calls_it_valid():
+    """Validity is read from the number's type (one metadata lookup): the same verdict as ``is_valid_number``."""
+    numbers = []
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for kind in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE):
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is not None:
+                e164 = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
+                numbers += [e164, e164[:-1], e164 + "0"]  # valid, one digit short, one too many
+    numbers += ["+80012345678", "+8790123456", "+99912345678"]  # non-geographic, unassigned codes
+    checked = 0
+    with engagelab(DENIED_NUMBER_TYPES=[]):
+        for text in numbers:
+            try:
+                expected = phonenumbers.is_valid_number(phonenumbers.parse(text))
+            except phonenumbers.NumberParseException:
+                expected = False
+            try:
+                validation.recipient(text)
+                accepted = True
+            except InvalidInputError:
+                accepted = False
+            assert accepted == expected, text
+            checked += 1
+    assert checked > 1000
