@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from enum import IntEnum
 from typing import Any
 
@@ -71,6 +73,28 @@ def exit_code(error: EngageLabError) -> Exit:
 def usage(message: str) -> CommandError:
     """A refusal of the arguments themselves (exit code 2)."""
     return CommandError(message, returncode=Exit.USAGE)
+
+
+#: Seconds in each unit an age may be written in.
+UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_AGE = re.compile(r"(\d{1,12})\s*([smhdw])")
+
+
+def parse_age(text: str, option: str) -> timedelta:
+    """``"90d"`` → 90 days; also ``s``, ``m``, ``h`` and ``w``. A usage error naming ``option`` otherwise."""
+    match = _AGE.fullmatch(str(text).strip().lower())
+    if not match:
+        raise usage(
+            _("%(option)s takes a whole number and a unit: 90d, 12h, 30m, 45s or 2w; not %(text)r.")
+            % {"option": option, "text": str(text)[:40]}
+        )
+    seconds = int(match.group(1)) * UNITS[match.group(2)]
+    if seconds <= 0:
+        raise usage(_("%(option)s must be more than zero.") % {"option": option})
+    try:
+        return timedelta(seconds=seconds)
+    except OverflowError:
+        raise usage(_("%(option)s is too long ago.") % {"option": option}) from None
 
 
 def describe(error: EngageLabError) -> str:

@@ -14,8 +14,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from django_engagelab_otp.management.base import Exit
-from django_engagelab_otp.management.commands.engagelab_purge import parse_age
+from django_engagelab_otp.management.base import Exit, parse_age
 from django_engagelab_otp.models import MessageEvent, MessageLog
 from tests.support.constants import ROOT
 
@@ -114,7 +113,7 @@ def test_the_cutoff_is_exact():
     [("90d", 90 * 86400), ("12h", 43200), ("30m", 1800), ("45s", 45), ("2w", 14 * 86400), (" 7D ", 7 * 86400)],
 )
 def test_ages(text, seconds):
-    assert parse_age(text) == timedelta(seconds=seconds)
+    assert parse_age(text, "--older-than") == timedelta(seconds=seconds)
 
 
 @pytest.mark.parametrize(

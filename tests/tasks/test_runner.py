@@ -11,7 +11,6 @@ import json
 import pytest
 from django.core.signals import request_finished
 from django.db import connection, transaction
-from django.test import override_settings
 
 from django_engagelab_otp.exceptions import ThrottledError
 from django_engagelab_otp.models import MessageLog
@@ -22,30 +21,8 @@ from tests.support.constants import PHONE
 from tests.support.settings import configure
 
 CODE = "Zq83Xk"
-DUMMY = {
-    "default": {
-        "BACKEND": "django.tasks.backends.dummy.DummyBackend"
-        if __import__("importlib.util").util.find_spec("django.tasks")
-        else "django_tasks.backends.dummy.DummyBackend"
-    }
-}
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def sim(engagelab_simulator, settings):
-    configure(settings, MAX_RETRIES=0, TASK_RETRY_DELAY=0)
-    return engagelab_simulator
-
-
-@pytest.fixture
-def dummy():
-    """A backend that keeps what is enqueued, unrun: what a queue would hold."""
-    with override_settings(TASKS=DUMMY):
-        backend = django_tasks.send_message.get_backend()
-        backend.clear()
-        yield backend
 
 
 def sent_to(sim, to):

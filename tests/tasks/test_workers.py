@@ -15,11 +15,15 @@ from __future__ import annotations
 
 import json
 import zlib
+from datetime import timedelta
+from io import StringIO
 
 import pytest
 import redis as redis_lib
+from django.core.management import call_command
 from django.db import connection
 from django.test import override_settings
+from django.utils import timezone
 from kombu import Connection
 
 from django_engagelab_otp.models import MessageLog
@@ -118,6 +122,32 @@ def test_the_database_backend_with_a_db_worker(world):
             check_the_lot(world.simulator, logs)
             assert settled(stale)[0].status == "unknown"
     assert received(world.simulator, "+8618701230000") == []
+
+
+def test_a_db_worker_killed_mid_request_leaves_a_row_the_sweep_settles(world):
+    """The database backend never runs a task again once its worker died: the sweep settles the row instead."""
+    from django_tasks_db.models import DBTaskResult
+
+    tasks = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": [world.queue]}}
+    world.tasks = tasks
+    world.simulator.platform.hang_seconds = 20
+    hanging = by_name("fault-hang").phone  # the platform acts, then never answers
+    with override_settings(TASKS=tasks):
+        log = tasks_engine.enqueue_custom_message(hanging, "demo-notice")
+        with db_worker(world) as worker:
+            wait_for(lambda: MessageLog.objects.get(pk=log.pk).status == "pending")
+            wait_for(lambda: received(world.simulator, hanging))
+            worker.kill()
+        with db_worker(world):  # a new worker does not take the dead one's task
+            (task,) = DBTaskResult.objects.filter(queue_name=world.queue)
+            assert task.status == "RUNNING"
+            MessageLog.objects.filter(pk=log.pk).update(updated_at=timezone.now() - timedelta(minutes=20))
+            out = StringIO()
+            call_command("engagelab_sweep", stdout=out)
+            assert "as unknown 1" in out.getvalue()
+            row = MessageLog.objects.get(pk=log.pk)
+            assert row.status == "unknown" and "may have sent it" in row.error_message
+            assert len(received(world.simulator, hanging)) == 1
 
 
 def test_the_rq_backend_with_an_rqworker(world, settings):

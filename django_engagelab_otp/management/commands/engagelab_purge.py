@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.core.management.base import CommandParser, OutputWrapper
@@ -15,30 +14,10 @@ from django.utils.translation import gettext as _
 from tqdm import tqdm
 
 from ...models import MessageEvent, MessageLog
-from ..base import EngageLabCommand, usage
+from ..base import EngageLabCommand, parse_age, usage
 
-#: Seconds in each unit an age may be written in.
-UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-_AGE = re.compile(r"(\d{1,12})\s*([smhdw])")
 DEFAULT_BATCH = 5000
 MAX_BATCH = 100_000
-
-
-def parse_age(text: str) -> timedelta:
-    """``"90d"`` → 90 days; also ``s``, ``m``, ``h`` and ``w``. Raises a usage error otherwise."""
-    match = _AGE.fullmatch(str(text).strip().lower())
-    if not match:
-        raise usage(
-            _("--older-than takes a whole number and a unit: 90d, 12h, 30m, 45s or 2w; not %(text)r.")
-            % {"text": str(text)[:40]}
-        )
-    seconds = int(match.group(1)) * UNITS[match.group(2)]
-    if seconds <= 0:
-        raise usage(_("--older-than must be more than zero."))
-    try:
-        return timedelta(seconds=seconds)
-    except OverflowError:
-        raise usage(_("--older-than is too long ago.")) from None
 
 
 def parse_batch_size(text: Any) -> int:
@@ -101,12 +80,12 @@ class Command(EngageLabCommand):
         parser.add_argument("--dry-run", action="store_true", help=_("Count what would be deleted; delete nothing."))
 
     def handle(self, *args: Any, **options: Any) -> None:
-        age = parse_age(options["older_than"])
+        age = parse_age(options["older_than"], "--older-than")
         size = parse_batch_size(options["batch_size"])
         try:
             cutoff = timezone.now() - age
         except OverflowError:
-            raise usage(_("--older-than is too long ago.")) from None
+            raise usage(_("%(option)s is too long ago.") % {"option": "--older-than"}) from None
         logs = MessageLog.objects.filter(created_at__lt=cutoff)
         orphans = MessageEvent.objects.filter(log__isnull=True, received_at__lt=cutoff)
         if options["dry_run"]:
