@@ -6,10 +6,11 @@ seconds, numbered from the epoch. A sender claims the next free slot with one at
 each slot is held by one sender in the whole cluster, so the requests start
 a slot apart. The 3 % spared is what keeps every period (any period, not
 only those that start on a slot) within N requests although a sender wakes
-a little after its slot's time: up to 1.5 % of the period (later, it takes
-another slot), the other half of the margin being for the request's own way
-to the platform. With enough senders waiting, nearly every slot is used:
-about 97 % of the rate is reached.
+a little after its slot's time: up to 1 % of the period (later, it takes
+another slot), the other two thirds of the margin being for the request's
+way to the platform, which a busy sender can slow by as much again. With
+enough senders waiting, nearly every slot is used: about 97 % of the rate
+is reached.
 
 Threads of one process remember the last slot they claimed, so that they do
 not compete for the same keys; processes and machines meet in the cache and
@@ -26,11 +27,18 @@ is taken on entry (whatever the backend), and the HTTP backend checks it
 again as the last step before the bytes leave (:mod:`.backends.pacing`):
 late by then, the request waits for another slot. Each further request
 inside (a retry of the backend's) takes a slot of its own.
+
+A thread whose slot has come must get the interpreter lock at once to be on
+time, and by default Python hands the lock over only every 5 ms, which
+other threads' work can stretch past the 1 % a sender may be late: the slot
+is then lost. A bulk run that paces many threads asks for a 1 ms hand-over
+for its duration (:func:`punctual`).
 """
 
 from __future__ import annotations
 
 import math
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -45,6 +53,10 @@ from .limits_cache import PREFIX, cache_errors, limits_cache
 _MARGIN = 2
 #: The share of ``SEND_RATE`` the slots allow (see above).
 USED = 0.97
+#: The share of the spared 3 % a sender may wake late; the rest is for the request's way.
+LATE_SHARE = 1 / 3
+#: Seconds between two hand-overs of the interpreter lock while a run paces its threads (Python's default: 0.005).
+PUNCTUAL_SWITCH = 0.001
 
 _lock = threading.Lock()
 #: The next slot this process would claim, per slot length (the rate may change).
@@ -93,6 +105,36 @@ def paced(*, clock: Callable[[], float] = time.time, sleep: Callable[[float], No
         yield
 
 
+_punctual_lock = threading.Lock()
+_punctual_runs = 0
+_usual_switch = 0.0
+
+
+@contextmanager
+def punctual() -> Iterator[None]:
+    """While ``SEND_RATE`` is set, the interpreter lock changes hands every millisecond (see the module's text).
+
+    For the length of a run that paces many threads; nested and concurrent
+    runs share it, and the last to end restores the interval it found.
+    """
+    global _punctual_runs, _usual_switch
+    if otp_settings.SEND_RATE is None:
+        yield
+        return
+    with _punctual_lock:
+        if _punctual_runs == 0:
+            _usual_switch = sys.getswitchinterval()
+            sys.setswitchinterval(min(_usual_switch, PUNCTUAL_SWITCH))
+        _punctual_runs += 1
+    try:
+        yield
+    finally:
+        with _punctual_lock:
+            _punctual_runs -= 1
+            if _punctual_runs == 0:
+                sys.setswitchinterval(_usual_switch)
+
+
 def _claim(clock: Callable[[], float], sleep: Callable[[float], None]) -> Slot | None:
     """Claim the next free slot and wait for its time; None without a rate."""
     rate = otp_settings.SEND_RATE
@@ -101,8 +143,8 @@ def _claim(clock: Callable[[], float], sleep: Callable[[float], None]) -> Slot |
     count, period = rate
     interval = period / (count * USED)
     # N slots last 3 % longer than the period: that much lateness, all told, keeps any period within N;
-    # half of it for the sender's waking, half for the request's way to the platform.
-    late = (count * interval - period) * 0.5
+    # a third of it for the sender's waking, the rest for the request's way to the platform.
+    late = (count * interval - period) * LATE_SHARE
     with cache_errors():
         cache = limits_cache()
         slot = -1

@@ -137,3 +137,32 @@ def test_paced_without_a_rate_sets_no_gate(settings):
     with LocalServer() as server, send_rate.paced(clock=lambda: 0.0, sleep=pytest.fail):
         HTTPBackend("key", "secret", api_url=server.url, max_retries=0).send_message(PHONE, "login-otp")
     assert len(server.requests) == 1
+
+
+def test_a_paced_run_hands_the_interpreter_lock_over_every_millisecond(settings):
+    usual = sys.getswitchinterval()
+    configure(settings, SEND_RATE=None)
+    with send_rate.punctual():
+        assert sys.getswitchinterval() == usual  # no rate: nothing to be on time for
+    configure(settings, SEND_RATE="100/s")
+    with send_rate.punctual():
+        assert sys.getswitchinterval() == send_rate.PUNCTUAL_SWITCH
+        with send_rate.punctual():  # a second run at once shares it
+            assert sys.getswitchinterval() == send_rate.PUNCTUAL_SWITCH
+        assert sys.getswitchinterval() == send_rate.PUNCTUAL_SWITCH  # the first is still under way
+    assert sys.getswitchinterval() == usual
+
+
+def test_a_sender_may_wake_a_third_of_the_margin_late(clock):
+    # 10/s: ten slots last 3 % longer than the second; a third of that (10.3 ms) is the most a sender may wake late.
+    def woke(late: float) -> float:
+        """Take a slot, waking ``late`` after the first time it waits for; the slot it keeps."""
+        lateness = [late]
+        send_rate.take(clock=clock, sleep=lambda seconds: clock.sleep(seconds + (lateness.pop() if lateness else 0)))
+        return slot_of(clock())
+
+    first = woke(0.0)
+    kept = woke(0.010)
+    assert kept == pytest.approx(first + 1 + 0.010 * 9.7, abs=1e-6), "10 ms late: the slot is kept"
+    let_go = woke(0.011)
+    assert let_go == pytest.approx(round(kept) + 2, abs=1e-6), "11 ms late: that slot is let go, the next one taken"

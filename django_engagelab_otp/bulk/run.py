@@ -21,7 +21,8 @@
   the rows of the last steps ``pending``: at most four times ``concurrency``
   rows handed to the threads plus one step's answers (``concurrency``), which
   the rerun settles ``unknown``.
-* **Rate.** Each request leaves in a slot of ``SEND_RATE`` (:func:`..send_rate.paced`).
+* **Rate.** Each request leaves in a slot of ``SEND_RATE`` (:func:`..send_rate.paced`); the
+  threads are woken on time (:func:`..send_rate.punctual`).
 """
 
 from __future__ import annotations
@@ -112,7 +113,8 @@ class Run:
                 else:
                     self._backend = get_backend()  # a configuration error before any row
                     self.database = history_db()
-                    self._send(self._prepared(plan(lines, self.defaults)))
+                    with send_rate.punctual():
+                        self._send(self._prepared(plan(lines, self.defaults)))
             finally:
                 self.failures.close()
         self.summary.interrupted = self.stop.is_set()

@@ -36,6 +36,9 @@ from ..privacy import mask_recipient
 from . import magic, templates
 from .magic import Fault
 
+#: The arrival time of the request this thread is answering (:meth:`Platform.dispatch`).
+_received = threading.local()
+
 logger = logging.getLogger("django_engagelab_otp.simulator")
 
 LANGUAGES = ("default", "zh_CN", "zh_HK", "en", "ja", "th", "es")
@@ -188,6 +191,10 @@ class Platform:
     def __repr__(self) -> str:
         return f"<Platform messages={len(self.messages)} requests={self.request_count}>"
 
+    def now(self) -> float:
+        """The platform's clock (``time.time`` unless a test gives another)."""
+        return self._clock()
+
     # ------------------------------------------------------------------ state
 
     def reset(self) -> None:
@@ -244,8 +251,17 @@ class Platform:
 
     # ------------------------------------------------------------------ requests
 
-    def dispatch(self, method: str, path: str, authorization: str | None, body: bytes | None) -> Answer:
-        """Answer one request to the API (paths start with ``/v1/``)."""
+    def dispatch(
+        self, method: str, path: str, authorization: str | None, body: bytes | None, *, received_at: float | None = None
+    ) -> Answer:
+        """Answer one request to the API (paths start with ``/v1/``).
+
+        ``received_at``: when the request arrived (the server notes it as its
+        first line comes in), the moment a message is stamped with, and a rate
+        counted by: on a busy machine, reading and parsing it can take
+        milliseconds more.
+        """
+        _received.value = received_at
         path = path.split("?", 1)[0]
         route, argument, allowed = _route(method, path)
         with self._lock:
@@ -349,7 +365,7 @@ class Platform:
             if channel is None:
                 raise PlatformError(5001, f"the template's strategy has no channel for {mask_recipient(recipient)}")
             channels[recipient] = channel
-        now = self._clock()
+        now = getattr(_received, "value", None) or self._clock()
         limited = endpoint != "custom-messages"
         with self._lock:
             if limited:

@@ -97,6 +97,11 @@ class Handler(BaseHTTPRequestHandler):
 
     # ------------------------------------------------------------------ entry points
 
+    def parse_request(self) -> bool:
+        # The moment the request line came in: what the platform stamps a message with (see Platform.dispatch).
+        self.received_at = self.server.platform.now()
+        return super().parse_request()
+
     def do_GET(self) -> None:
         self._handle()
 
@@ -117,7 +122,9 @@ class Handler(BaseHTTPRequestHandler):
             if path.startswith("/_simulator/") or path == "/_simulator":
                 self._debug(path, body)
                 return
-            outcome = self.server.platform.dispatch(self.command, path, self.headers.get("Authorization"), body)
+            outcome = self.server.platform.dispatch(
+                self.command, path, self.headers.get("Authorization"), body, received_at=self.received_at
+            )
         except Exception as error:
             logger.error("simulator: internal error on %s %s: %s", self.command, path[:100], type(error).__name__)
             logger.debug("simulator: details", exc_info=True)

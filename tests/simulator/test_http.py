@@ -284,3 +284,25 @@ def test_simulator_life(sim):
         sim.url  # noqa: B018
     with Simulator() as again:
         assert requests.get(again.base_url + "/_simulator/health").ok
+
+
+def test_a_message_is_stamped_when_its_request_arrived_not_when_it_was_read(sim):
+    """A platform counts a rate by arrivals: a request read slowly is stamped at its first line."""
+    import base64
+    import socket
+    import time
+
+    body = json.dumps(otp_body()).encode()
+    token = base64.b64encode(b"demo-key:demo-secret").decode()
+    head = (
+        f"POST /v1/messages HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {token}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode()
+    with socket.create_connection((sim.host, sim.port), timeout=5) as sock:
+        sent = time.time()
+        sock.sendall(head)
+        time.sleep(0.4)  # the body comes late (a slow network; on a busy machine, a slow read)
+        sock.sendall(body)
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+    (message,) = sim.platform.messages
+    assert sent - 0.05 < message.created_at < sent + 0.2
