@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import itertools
 import os
 import subprocess
@@ -139,18 +140,22 @@ def test_paced_without_a_rate_sets_no_gate(settings):
     assert len(server.requests) == 1
 
 
-def test_a_paced_run_hands_the_interpreter_lock_over_every_millisecond(settings):
+def test_a_paced_run_hands_the_interpreter_lock_over_every_millisecond_and_freezes_what_exists(settings):
     usual = sys.getswitchinterval()
     configure(settings, SEND_RATE=None)
     with send_rate.punctual():
         assert sys.getswitchinterval() == usual  # no rate: nothing to be on time for
     configure(settings, SEND_RATE="100/s")
+    assert gc.get_freeze_count() == 0
     with send_rate.punctual():
         assert sys.getswitchinterval() == send_rate.PUNCTUAL_SWITCH
+        assert gc.get_freeze_count() > 10_000  # Django's objects: out of the collector's full passes
         with send_rate.punctual():  # a second run at once shares it
             assert sys.getswitchinterval() == send_rate.PUNCTUAL_SWITCH
         assert sys.getswitchinterval() == send_rate.PUNCTUAL_SWITCH  # the first is still under way
+        assert gc.get_freeze_count() > 10_000
     assert sys.getswitchinterval() == usual
+    assert gc.get_freeze_count() == 0
 
 
 def test_a_sender_may_wake_a_third_of_the_margin_late(clock):
