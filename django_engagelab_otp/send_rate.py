@@ -113,6 +113,7 @@ def paced(*, clock: Callable[[], float] = time.time, sleep: Callable[[float], No
 _punctual_lock = threading.Lock()
 _punctual_runs = 0
 _usual_switch = 0.0
+_froze = False
 
 
 @contextmanager
@@ -122,9 +123,10 @@ def punctual() -> Iterator[None]:
 
     For the length of a run that paces many threads; nested and concurrent
     runs share it, and the last to end restores the interval it found and
-    gives the collector back the objects (``gc.unfreeze``).
+    gives the collector back the objects it froze (``gc.unfreeze``); a host
+    that had frozen objects of its own keeps its freeze as it was.
     """
-    global _punctual_runs, _usual_switch
+    global _punctual_runs, _usual_switch, _froze
     if otp_settings.SEND_RATE is None:
         yield
         return
@@ -132,7 +134,10 @@ def punctual() -> Iterator[None]:
         if _punctual_runs == 0:
             _usual_switch = sys.getswitchinterval()
             sys.setswitchinterval(min(_usual_switch, PUNCTUAL_SWITCH))
-            gc.freeze()
+            # A host that froze its objects already (a pre-forking server) keeps its own freeze, untouched.
+            _froze = gc.get_freeze_count() == 0
+            if _froze:
+                gc.freeze()
         _punctual_runs += 1
     try:
         yield
@@ -141,7 +146,8 @@ def punctual() -> Iterator[None]:
             _punctual_runs -= 1
             if _punctual_runs == 0:
                 sys.setswitchinterval(_usual_switch)
-                gc.unfreeze()
+                if _froze:
+                    gc.unfreeze()
 
 
 def _claim(clock: Callable[[], float], sleep: Callable[[float], None]) -> Slot | None:
