@@ -25,6 +25,9 @@ from ..models import MessageLog, Status
 from .bulk import update_many
 from .sends import without_duplicate_id
 
+#: How every bulk run's idempotency keys begin.
+BULK = "bulk:"
+
 #: What may be sent on a rerun: nothing was sent, or the platform refused it.
 SENDABLE = (Status.QUEUED, Status.FAILED)
 
@@ -37,7 +40,7 @@ def key(batch: str, unit: str) -> str:
 
 
 def prefix(batch: str) -> str:
-    return f"bulk:{batch}:"
+    return f"{BULK}{batch}:"
 
 
 def known(keys: Sequence[str], *, using: str) -> dict[str, tuple[int, str]]:

@@ -21,11 +21,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from ..models import MessageLog, Status
-from .batches import prefix
+from .batches import BULK
 from .database import history_db
-
-#: A bulk run's rows: their idempotency keys start with ``bulk:`` (:func:`.batches.key`).
-BULK_PREFIX = prefix("")[: -len(":")]
 
 
 def left_pending(before: datetime) -> QuerySet[MessageLog]:
@@ -36,13 +33,13 @@ def left_pending(before: datetime) -> QuerySet[MessageLog]:
 def left_queued(before: datetime) -> QuerySet[MessageLog]:
     """Background sends ``queued`` since before ``before``: no worker has taken them."""
     rows = MessageLog.objects.using(history_db()).filter(status=Status.QUEUED, updated_at__lt=before)
-    return rows.exclude(idempotency_key__startswith=BULK_PREFIX)
+    return rows.exclude(idempotency_key__startswith=BULK)
 
 
 def bulk_queued() -> QuerySet[MessageLog]:
     """A bulk run's rows ``queued``: they wait for a rerun of their batch, which sends them."""
     rows = MessageLog.objects.using(history_db()).filter(status=Status.QUEUED)
-    return rows.filter(idempotency_key__startswith=BULK_PREFIX)
+    return rows.filter(idempotency_key__startswith=BULK)
 
 
 def ids(rows: QuerySet[MessageLog], size: int = 1000) -> Iterator[list[int]]:
@@ -56,10 +53,11 @@ def ids(rows: QuerySet[MessageLog], size: int = 1000) -> Iterator[list[int]]:
         last = chunk[-1]
 
 
-def move(log_id: int, found: str, status: str, before: datetime, error_message: str) -> MessageLog | None:
-    """Row ``log_id`` from ``found`` to ``status`` if it is still as found; the row when this call moved it."""
-    rows = MessageLog.objects.using(history_db())
-    moved = rows.filter(pk=log_id, status=found, updated_at__lt=before).update(
-        status=status, error_message=error_message, updated_at=timezone.now()
-    )
-    return rows.filter(pk=log_id).first() if moved else None
+def move(log_id: int, found: str, status: str, before: datetime, error_message: str) -> bool:
+    """Row ``log_id`` from ``found`` to ``status`` if it is still as found; whether this call moved it."""
+    rows = MessageLog.objects.using(history_db()).filter(pk=log_id, status=found, updated_at__lt=before)
+    return bool(rows.update(status=status, error_message=error_message, updated_at=timezone.now()))
+
+
+def row(log_id: int) -> MessageLog | None:
+    return MessageLog.objects.using(history_db()).filter(pk=log_id).first()

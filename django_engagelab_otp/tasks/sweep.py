@@ -88,15 +88,14 @@ def sweep(*, pending_after: timedelta, queued_after: timedelta | None = None, dr
         return swept
     for chunk in rows.ids(rows.left_pending(pending_before)):
         for log_id in chunk:
-            if rows.move(log_id, Status.PENDING, Status.UNKNOWN, pending_before, LEFT_PENDING) is not None:
+            if rows.move(log_id, Status.PENDING, Status.UNKNOWN, pending_before, LEFT_PENDING):
                 claims.forget(log_id)  # its message may have gone: the limits stay claimed
                 swept.unknown += 1
     if queued_before is not None:
         for chunk in rows.ids(rows.left_queued(queued_before)):
             for log_id in chunk:
-                log = rows.move(log_id, Status.QUEUED, Status.FAILED, queued_before, NEVER_TAKEN)
-                if log is not None:
-                    _never_taken(log)
+                if rows.move(log_id, Status.QUEUED, Status.FAILED, queued_before, NEVER_TAKEN):
+                    _never_taken(log_id)
                     swept.failed += 1
     if swept.unknown or swept.failed:
         logger.warning(
@@ -107,10 +106,10 @@ def sweep(*, pending_after: timedelta, queued_after: timedelta | None = None, dr
     return swept
 
 
-def _never_taken(log: MessageLog) -> None:
-    claims.held(log.pk).release()
-    claims.forget(log.pk)
-    if message_failed.has_listeners():
+def _never_taken(log_id: int) -> None:
+    claims.held(log_id).release()
+    claims.forget(log_id)
+    if message_failed.has_listeners() and (log := rows.row(log_id)) is not None:  # read only for a listener
         error = EngageLabError(NEVER_TAKEN)
         error.log = log
         message_failed.send_robust(sender=MessageLog, log=log, error=error)

@@ -113,7 +113,7 @@ def test_a_sender_that_settles_first_wins():
     stuck = row("pending", 20)
     before = timezone.now() - timedelta(minutes=15)
     MessageLog.objects.filter(pk=stuck.pk).update(status="accepted")  # its sender answered after all
-    assert rows.move(stuck.pk, "pending", "unknown", before, LEFT_PENDING) is None
+    assert rows.move(stuck.pk, "pending", "unknown", before, LEFT_PENDING) is False
     assert status(stuck) == "accepted"
 
 
