@@ -158,10 +158,14 @@ def test_a_paced_run_hands_the_interpreter_lock_over_every_millisecond_and_freez
     assert (sys.getswitchinterval(), gc.get_freeze_count()) == (usual, 0)
     gc.freeze()  # a pre-forking server froze its objects: its freeze is its own
     frozen = gc.get_freeze_count()
+    unfrozen = [[] for _ in range(1_000)]  # made after the host's freeze: a run's own freeze would take them in
+    # A frozen object still dies when its last reference goes, so the count may drop by a few, never by the freeze.
+    kept = range(frozen - 100, frozen + 1)
     try:
         with send_rate.punctual():
-            assert gc.get_freeze_count() == frozen
-        assert gc.get_freeze_count() == frozen
+            assert gc.get_freeze_count() in kept, "nothing frozen on top of the host's freeze"
+        assert gc.get_freeze_count() in kept, "the host's freeze is not undone"
+        del unfrozen
     finally:
         if not hosts:
             gc.unfreeze()
