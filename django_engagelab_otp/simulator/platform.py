@@ -112,7 +112,7 @@ class Answer:
     body: bytes
     content_type: str | None = JSON_TYPE
     headers: dict[str, str] = field(default_factory=dict)
-    #: Seconds to wait before answering (global latency, the slow recipient).
+    #: Seconds from the request's arrival to its answer (global latency, the slow recipient).
     delay: float = 0.0
     #: A connection-level fault for the server to act out (see magic.CONNECTION_FAULTS, DRIP).
     fault: Fault | None = None

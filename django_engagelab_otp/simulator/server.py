@@ -21,6 +21,7 @@ import contextlib
 import json
 import logging
 import socket
+import time
 import struct
 import threading
 from http import HTTPStatus
@@ -98,8 +99,10 @@ class Handler(BaseHTTPRequestHandler):
     # ------------------------------------------------------------------ entry points
 
     def parse_request(self) -> bool:
-        # The moment the request line came in: what the platform stamps a message with (see Platform.dispatch).
+        # The moment the request line came in: what the platform stamps a message with (see Platform.dispatch),
+        # and what its latency counts from.
         self.received_at = self.server.platform.now()
+        self.arrived = time.monotonic()
         return super().parse_request()
 
     def do_GET(self) -> None:
@@ -202,7 +205,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def _answer(self, outcome: Answer) -> None:
         stopping = self.server.stopping
-        if outcome.delay and stopping.wait(outcome.delay):
+        # The answer leaves ``delay`` after the request came in, as across a network: the time spent reading and
+        # handling it here (milliseconds, on a machine that senders keep busy) is part of that, not added to it.
+        if outcome.delay and stopping.wait(max(0.0, outcome.delay - (time.monotonic() - self.arrived))):
             self.close_connection = True
             return
         fault = outcome.fault

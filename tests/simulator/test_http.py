@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import socket
 import threading
+import time
 
 import pytest
 import requests
@@ -286,23 +289,33 @@ def test_simulator_life(sim):
         assert requests.get(again.base_url + "/_simulator/health").ok
 
 
-def test_a_message_is_stamped_when_its_request_arrived_not_when_it_was_read(sim):
-    """A platform counts a rate by arrivals: a request read slowly is stamped at its first line."""
-    import base64
-    import socket
-    import time
-
+def _late_body(sim, late: float) -> tuple[float, float]:
+    """Send an OTP request whose body comes ``late`` seconds after its head; when it was sent and answered."""
     body = json.dumps(otp_body()).encode()
     token = base64.b64encode(b"demo-key:demo-secret").decode()
     head = (
         f"POST /v1/messages HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {token}\r\n"
         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
     ).encode()
-    with socket.create_connection((sim.host, sim.port), timeout=5) as sock:
+    with socket.create_connection((sim.host, sim.port), timeout=10) as sock:
         sent = time.time()
         sock.sendall(head)
-        time.sleep(0.4)  # the body comes late (a slow network; on a busy machine, a slow read)
+        time.sleep(late)  # a slow network; on a busy machine, a slow read
         sock.sendall(body)
         assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+        return sent, time.time()
+
+
+def test_a_message_is_stamped_when_its_request_arrived_not_when_it_was_read(sim):
+    """A platform counts a rate by arrivals: a request read slowly is stamped at its first line."""
+    sent, _ = _late_body(sim, 0.4)
     (message,) = sim.platform.messages
     assert sent - 0.05 < message.created_at < sent + 0.2
+
+
+def test_the_latency_counts_from_the_requests_arrival(sim):
+    """The answer leaves ``latency_ms`` after the request came in: reading and handling it are part of that."""
+    sim.platform.latency_ms = 1_000
+    sent, answered = _late_body(sim, 1.0)
+    # Waiting the whole latency again once the body is in would answer 2 s after the head.
+    assert 1.0 <= answered - sent < 1.6
