@@ -21,9 +21,9 @@ import contextlib
 import json
 import logging
 import socket
-import time
 import struct
 import threading
+import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
