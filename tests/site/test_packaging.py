@@ -33,6 +33,7 @@ PROBES = {
     "locale/xx/LC_MESSAGES/django.mo": b"\xde\x12\x04\x95\x00\x00\x00\x00",
 }
 
+
 def package_files(root: Path) -> set[str]:
     """Every file of the package under ``root``, relative to ``root``, as archives name them."""
     return {

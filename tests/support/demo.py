@@ -134,7 +134,9 @@ class DemoRun:
     def shell(self, code: str) -> str:
         """Run Python in the demo site on this demo's database (``manage.py shell -c``); its output."""
         env = clean_environment()
-        env.update(DJANGO_SETTINGS_MODULE="django_engagelab_otp.demo.settings", DATABASE_URL=f"sqlite:///{self.database}")
+        env.update(
+            DJANGO_SETTINGS_MODULE="django_engagelab_otp.demo.settings", DATABASE_URL=f"sqlite:///{self.database}"
+        )
         result = subprocess.run(
             [*MANAGE, "shell", "-c", code],
             cwd=ROOT,
