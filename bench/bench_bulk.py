@@ -47,6 +47,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -119,7 +120,14 @@ def child_vendor(url: str, calls: int, first: int, kind: str = "custom") -> dict
 
 
 def child_bulk(
-    url: str, database: str, lines: int, concurrency: int, first: int, rate: str, kind: str = "custom"
+    url: str,
+    database: str,
+    lines: int,
+    concurrency: int,
+    first: int,
+    rate: str,
+    kind: str = "custom",
+    backend: str = "",
 ) -> dict[str, Any]:
     import resource
 
@@ -138,6 +146,8 @@ def child_bulk(
             writer.writerow(["to", "order"])
             writer.writerows((phone(number), str(number)) for number in range(first, first + lines))
         engagelab = {**otp_settings.user_settings(), "SEND_RATE": rate or None}
+        if backend == "instant":
+            engagelab["BACKEND"] = "bench.instant_backend.InstantBackend"
         with override_settings(ENGAGELAB_OTP=engagelab):
             start, cpu = time.perf_counter(), time.process_time()
             template = NOTICE if kind == "custom" else TEMPLATE
@@ -261,11 +271,28 @@ def child_async(
 
 
 def run_child(*arguments: Any) -> dict[str, Any]:
-    command = [sys.executable, __file__, "--child", *map(str, arguments)]
-    result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=3600)
-    if result.returncode:
-        raise SystemExit(f"bench_bulk {arguments[0]} failed:\n{result.stderr[-3000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    (result,) = run_children(arguments)
+    return result
+
+
+def run_children(*argument_lists: Sequence[Any]) -> list[dict[str, Any]]:
+    """Children started together, each in its own process; their results in order."""
+    processes = [
+        subprocess.Popen(
+            [sys.executable, __file__, "--child", *map(str, arguments)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for arguments in argument_lists
+    ]
+    results = []
+    for arguments, process in zip(argument_lists, processes, strict=True):
+        out, err = process.communicate(timeout=3600)
+        if process.returncode:
+            raise SystemExit(f"bench_bulk {arguments[0]} failed:\n{err[-3000:]}")
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    return results
 
 
 # ------------------------------------------------------------------ servers, workers
@@ -404,13 +431,10 @@ def main() -> None:
         f"(load average {load:.1f} on {os.cpu_count()} CPUs)\n"
     )
     try:
-        rows, vendor_per_second, priority, (share, bulk_cpu, bare_cpu) = bulk_table(args, scale, database)
+        rows, vendor_per_second, priority, figures = bulk_table(args, scale, database)
         print(support.table(["sender", "lines", "lines/s", "vs vendor loop", "recorded", "peak RSS"], rows))
         print(f"\nVendor loop: {vendor_per_second:.1f} sends/s, measured on {args.vendor_sample // scale} calls.")
-        print(
-            f"Bulk at concurrency 32 reaches {share:.0%} of the HTTP backend alone at 32 threads; CPU per line "
-            f"{bulk_cpu * 1000:.2f} ms in the bulk process, {bare_cpu * 1000:.2f} ms per request in the backend alone."
-        )
+        print(ceiling_lines(figures, vendor_per_second))
         print(f"The simulator ran at {priority}; load average {os.getloadavg()[0]:.1f} at the end.")
         print("\nKeep-alive through a proxy that delays each direction by half the round trip (handshakes pay one):")
         headers = ["round trip", "vendor SDK", "HTTPBackend", "send_otp", "kept alive saves (vendor - HTTPBackend)"]
@@ -419,6 +443,22 @@ def main() -> None:
         if database.startswith("postgres"):
             support.drop_database(DATABASE)
         _forget_redis_keys()
+
+
+def ceiling_lines(figures: dict[str, float], vendor: float) -> str:
+    """Where concurrency 32 stops on this machine, from the figures of the run above."""
+    ideal = figures["ideal"]
+    return "\n".join(
+        [
+            f"Concurrency 32: one request alone takes {figures['alone_ms']:.1f} ms, so no sender passes "
+            f"{ideal:,.0f}/s here ({ideal / vendor:.1f}x the vendor loop); the HTTP backend alone reaches "
+            f"{figures['bare'] / ideal:.0%} of that, bulk {figures['bulk'] / ideal:.0%}, "
+            f"two bulk processes {figures['two_processes'] / ideal:.0%}.",
+            f"CPU per line: {figures['bulk_cpu'] * 1000:.2f} ms in the bulk process; "
+            f"{figures['bare_cpu'] * 1000:.2f} ms per request in the backend alone; "
+            f"{figures['instant_cpu'] * 1000:.2f} ms recording alone (a backend answering at once).",
+        ]
+    )
 
 
 def _limits_in_redis() -> str:
@@ -460,6 +500,11 @@ def bulk_table(
         vendor = 1 / run_child("vendor", url, sample, first)["per_call"]
         first += sample
         rows.append(["vendor SDK, one after another (extrapolated)", "—", f"{vendor:,.1f}", "1.0x", "—", "—"])
+        calls = max(20, 100 // scale)
+        alone = run_child("threads", url, 1, calls, first)
+        first += calls
+        rows.append(["HTTPBackend alone, 1 thread (no history)", f"{calls:,}", f"{alone['per_second']:,.1f}"])
+        rows[-1] += [f"{alone['per_second'] / vendor:.1f}x", "—", "—"]
         bare = run_child("threads", url, 32, max(320, 6_400 // scale), first)
         first += max(320, 6_400 // scale)
         rows.append(["HTTPBackend alone, 32 threads (no history)", f"{max(320, 6_400 // scale):,}"])
@@ -471,7 +516,16 @@ def bulk_table(
             first += lines
             rows.append(_bulk_row(f"bulk, concurrency {concurrency}", lines, result, vendor))
             if concurrency == 32:
-                ceiling = (result["per_second"] / bare["per_second"], result["cpu_per_line"], bare["cpu_per_line"])
+                figures = {
+                    "ideal": 32 * alone["per_second"],
+                    "alone_ms": 1000 / alone["per_second"],
+                    "bare": bare["per_second"],
+                    "bulk": result["per_second"],
+                    "bulk_cpu": result["cpu_per_line"],
+                    "bare_cpu": bare["cpu_per_line"],
+                }
+                rows += recording_and_processes(url, database, lines, first, vendor, figures)
+                first += 2 * lines
         lines = max(100, 10_000 // scale)
         result = run_child("bulk", url, database, lines, 32, first, "", "otp")
         first += lines
@@ -500,7 +554,31 @@ def bulk_table(
         rows += async_rows
     finally:
         sim.stop()
-    return rows, vendor, sim.priority, ceiling
+    return rows, vendor, sim.priority, figures
+
+
+def recording_and_processes(
+    url: str, database: str, lines: int, first: int, vendor: float, figures: dict[str, float]
+) -> list[list[str]]:
+    """What stands between the concurrency-32 run and its ceiling: recording alone, and a second process.
+
+    The same file through a backend that accepts each message at once (the
+    CPU a line's history takes, without its request); then the file in two
+    halves, two batches sent at once by two processes of concurrency 16.
+    """
+    instant = run_child("bulk", url, database, lines, 32, first, "", "custom", "instant")
+    figures["instant_cpu"] = instant["cpu_per_line"]
+    row = _bulk_row("bulk, concurrency 32, a backend answering at once", lines, instant, vendor)
+    row[3] = "— (no request)"
+    half = lines // 2
+    one, two = run_children(*[("bulk", url, database, half, 16, first + lines + start, "") for start in (0, half)])
+    together = {
+        "per_second": (one["sent"] + two["sent"]) / max(one["seconds"], two["seconds"]),
+        "recorded": one["recorded"] + two["recorded"],
+        "rss_mb": max(one["rss_mb"], two["rss_mb"]),
+    }
+    figures["two_processes"] = together["per_second"]
+    return [row, _bulk_row("bulk, 2 processes of concurrency 16 (a half each)", 2 * half, together, vendor)]
 
 
 def _bulk_row(name: str, lines: int, result: dict[str, Any], vendor: float) -> list[str]:
