@@ -8,11 +8,15 @@ after 50 ms (a platform across the internet). Each sender in its own process:
 * the vendor SDK (``engagelab-otp``) calling ``send_custom`` one recipient
   after another, a new connection per call: a sample of ``--vendor-sample``
   calls, extrapolated;
-* this app's HTTP backend alone, 32 threads, no history: the ceiling of one
-  process here (the HTTP client's own CPU);
+* this app's HTTP backend alone, no history: in one thread (what one
+  request takes, so the most 32 at a time can reach) and in 32 threads (the
+  ceiling of one process here, the HTTP client's own CPU);
 * ``engagelab_send --csv``'s function (``bulk.send_csv``) at concurrency 1,
   8, 32 and 64, every line recorded in PostgreSQL (SQLite when no server
-  answers); its peak RSS; the largest run has 100,000 lines;
+  answers); its peak RSS; the largest run has 100,000 lines; at
+  concurrency 32 also through a backend that answers at once (what
+  recording costs by itself, :mod:`bench.instant_backend`) and in two
+  halves sent by two processes at once;
 * the same with OTPs (``--kind otp``), which also claim the resend cooldown
   and the daily cap of each recipient;
 * concurrency 32 with ``SEND_RATE`` set: the share of the rate reached, and
