@@ -38,8 +38,7 @@ def left_queued(before: datetime) -> QuerySet[MessageLog]:
 
 def bulk_queued() -> QuerySet[MessageLog]:
     """A bulk run's rows ``queued``: they wait for a rerun of their batch, which sends them."""
-    rows = MessageLog.objects.using(history_db()).filter(status=Status.QUEUED)
-    return rows.filter(idempotency_key__startswith=BULK)
+    return MessageLog.objects.using(history_db()).filter(status=Status.QUEUED, idempotency_key__startswith=BULK)
 
 
 def ids(rows: QuerySet[MessageLog], size: int = 1000) -> Iterator[list[int]]:

@@ -53,6 +53,14 @@ class Swept:
     dry_run: bool = False
 
 
+class TooYoung(ValueError):
+    """An age shorter than ``floor``: a row that young may still be on its way. ``option``: which age."""
+
+    def __init__(self, option: str, floor: timedelta, why: str) -> None:
+        super().__init__(f"{option} is shorter than {why} ({floor})")
+        self.option, self.floor = option, floor
+
+
 def longest_request() -> timedelta:
     """The longest one send's request can take: every attempt's timeouts and the waits between them."""
     timeout = otp_settings.TIMEOUT
@@ -71,13 +79,13 @@ def sweep(*, pending_after: timedelta, queued_after: timedelta | None = None, dr
     """Settle the rows ``pending`` since longer than ``pending_after`` and, when given, the background sends
     ``queued`` since longer than ``queued_after``.
 
-    ``ValueError`` when ``pending_after`` is shorter than :func:`longest_request` or ``queued_after``
-    shorter than :func:`longest_retry_wait`: a row that young may still be on its way.
+    :class:`TooYoung` (a ``ValueError``) when ``pending_after`` is shorter than :func:`longest_request` or
+    ``queued_after`` shorter than :func:`longest_retry_wait`: a row that young may still be on its way.
     """
-    if pending_after < longest_request():
-        raise ValueError(f"pending_after is shorter than a request may last ({longest_request()})")
-    if queued_after is not None and queued_after < longest_retry_wait():
-        raise ValueError(f"queued_after is shorter than a retry may wait ({longest_retry_wait()})")
+    if pending_after < (floor := longest_request()):
+        raise TooYoung("pending_after", floor, "a request may last")
+    if queued_after is not None and queued_after < (floor := longest_retry_wait()):
+        raise TooYoung("queued_after", floor, "a retry may wait")
     now = timezone.now()
     swept = Swept(dry_run=dry_run, bulk_queued=rows.bulk_queued().count())
     pending_before = now - pending_after

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import CommandParser
 from django.utils.translation import gettext as _
 
-from ...tasks.sweep import Swept, longest_request, longest_retry_wait, sweep
+from ...tasks.sweep import Swept, TooYoung, sweep
 from ..base import EngageLabCommand, parse_age, usage
 
 DEFAULT_PENDING_AFTER = "15m"
@@ -39,21 +39,20 @@ class Command(EngageLabCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         pending_after = parse_age(options["pending_after"], "--pending-after")
         queued_after = parse_age(options["queued_after"], "--queued-after") if options["queued_after"] else None
-        if pending_after < longest_request():
-            raise usage(
-                _("--pending-after must be at least %(seconds)d seconds: a request may last that long.")
-                % {"seconds": _seconds(longest_request())}
-            )
-        if queued_after is not None and queued_after < longest_retry_wait():
-            raise usage(
-                _("--queued-after must be at least %(seconds)d seconds: a retry may wait that long.")
-                % {"seconds": _seconds(longest_retry_wait())}
-            )
-        swept = sweep(pending_after=pending_after, queued_after=queued_after, dry_run=options["dry_run"])
+        try:
+            swept = sweep(pending_after=pending_after, queued_after=queued_after, dry_run=options["dry_run"])
+        except TooYoung as error:  # refused before any row is read
+            raise usage(_too_young(error.option) % {"seconds": _seconds(error.floor)}) from None
         if options["as_json"]:
             self.write_json(vars(swept))
             return
         self.stdout.write(_report(swept))
+
+
+def _too_young(option: str) -> str:
+    if option == "pending_after":
+        return _("--pending-after must be at least %(seconds)d seconds: a request may last that long.")
+    return _("--queued-after must be at least %(seconds)d seconds: a retry may wait that long.")
 
 
 def _seconds(age: timedelta) -> int:
